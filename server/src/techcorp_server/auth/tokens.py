@@ -1,0 +1,116 @@
+"""Access tokens: HS256 JWTs with a `kid`, issued and verified here.
+
+Verification pins the algorithm to HS256 before PyJWT sees the token, so
+`alg: none` and algorithm-confusion tokens are rejected whatever their
+payload. Verified tokens are cached by their exact text until they expire;
+a cached token is still checked against the user's current state by the
+caller on every request.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from .keys import KeyRing
+
+ALGORITHM = "HS256"
+ISSUER = "techcorp"
+MAX_TOKEN_LENGTH = 4096
+VERIFIED_CACHE_ENTRIES = 10_000
+
+
+class InvalidTokenError(Exception):
+    """The token is malformed, forged, expired or signed with an unknown key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    subject: str
+    role: str
+    client_id: str | None
+    expires_at: int
+    token_id: str
+
+
+class TokenService:
+    def __init__(self, key_ring: KeyRing, ttl_seconds: int) -> None:
+        self._key_ring = key_ring
+        self.ttl_seconds = ttl_seconds
+        self._verified: dict[str, Claims] = {}
+
+    def issue(self, *, subject: str, role: str, client_id: str | None) -> str:
+        now = int(time.time())
+        payload: dict[str, object] = {
+            "iss": ISSUER,
+            "sub": subject,
+            "role": role,
+            "iat": now,
+            "exp": now + self.ttl_seconds,
+            "jti": secrets.token_urlsafe(12),
+        }
+        if client_id is not None:
+            payload["cid"] = client_id
+        return jwt.encode(
+            payload,
+            self._key_ring.active_key,
+            algorithm=ALGORITHM,
+            headers={"kid": self._key_ring.active_kid, "typ": "JWT"},
+        )
+
+    def verify(self, token: str) -> Claims:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token)
+            if len(self._verified) >= VERIFIED_CACHE_ENTRIES:
+                self._verified.clear()
+            self._verified[token] = claims
+        if claims.expires_at <= time.time():
+            self._verified.pop(token, None)
+            raise InvalidTokenError("token expired")
+        return claims
+
+    def _decode(self, token: str) -> Claims:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidTokenError("token too long")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError("malformed token") from exc
+
+        if header.get("alg") != ALGORITHM:
+            raise InvalidTokenError("unexpected algorithm")
+        kid = header.get("kid")
+        key = self._key_ring.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidTokenError("unknown signing key")
+
+        try:
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError(str(exc)) from exc
+        return _claims_from(payload)
+
+
+def _claims_from(payload: dict[str, object]) -> Claims:
+    subject = payload.get("sub")
+    role = payload.get("role")
+    client_id = payload.get("cid")
+    expires_at = payload.get("exp")
+    token_id = payload.get("jti")
+    if not isinstance(subject, str) or not isinstance(role, str):
+        raise InvalidTokenError("missing subject or role")
+    if client_id is not None and not isinstance(client_id, str):
+        raise InvalidTokenError("invalid client id claim")
+    if not isinstance(expires_at, int) or not isinstance(token_id, str):
+        raise InvalidTokenError("invalid expiry or token id")
+    return Claims(subject, role, client_id, expires_at, token_id)

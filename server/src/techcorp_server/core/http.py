@@ -1,0 +1,107 @@
+"""JSON in and out: response rendering, body parsing and query parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import BadRequestError, FieldError, UnsupportedMediaTypeError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+class JSONResponse(Response):
+    """A response rendered with orjson, the fastest encoder measured here."""
+
+    media_type = JSON_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def json_response(
+    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+def _reject_constant(name: str) -> None:
+    # NaN and Infinity are not JSON (RFC 8259 section 6); Python's parser
+    # accepts them unless told otherwise.
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_json(body: bytes) -> Any:
+    """Parse a JSON body, keeping decimal numbers exact as `Decimal`."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequestError(f"The request body is not valid JSON: {exc}.") from exc
+
+
+def media_type_of(request: Request) -> str:
+    content_type = request.headers.get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _is_json_media_type(media_type: str) -> bool:
+    return media_type == JSON_MEDIA_TYPE or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """Read the body as a JSON object, rejecting other media types."""
+    media_type = media_type_of(request)
+    if not _is_json_media_type(media_type):
+        raise UnsupportedMediaTypeError(
+            "Send the request body as JSON with 'Content-Type: application/json'."
+        )
+    body = await request.body()
+    if not body.strip():
+        raise BadRequestError("The request body is empty; send a JSON object.")
+    document = parse_json(body)
+    if not isinstance(document, dict):
+        raise BadRequestError("The request body must be a JSON object.")
+    return document
+
+
+def validation_details(exc: ValidationError) -> list[FieldError]:
+    details: list[FieldError] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        if error["type"] == "extra_forbidden":
+            message = "Unknown field; it cannot be set through the API."
+        elif error["type"] == "missing":
+            message = "Field required."
+        else:
+            message = error["msg"]
+            if not message.endswith("."):
+                message += "."
+        details.append({"field": field, "message": message})
+    return details
+
+
+def validate(model: type[ModelT], document: Any) -> ModelT:
+    """Validate a parsed document, turning failures into a 400 with details."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        fields = ", ".join(sorted({item["field"] for item in details}))
+        raise BadRequestError(
+            f"The request has invalid fields: {fields}.", details=details
+        ) from exc
+
+
+async def read_model(request: Request, model: type[ModelT]) -> ModelT:
+    return validate(model, await read_json_object(request))

@@ -1,0 +1,149 @@
+"""Operations: each endpoint declared once, for both routing and OpenAPI.
+
+A domain module makes an `OperationRouter`, decorates its endpoints with
+`router.get(...)`, `router.post(...)` and so on, and the app assembly turns
+every router into Starlette routes. The same declarations feed the OpenAPI
+document, so the docs cannot drift from what is served.
+
+Endpoints are plain `async def endpoint(request) -> Response`. An operation
+declared with `auth=True` runs the app's authenticator first, and the
+endpoint reads the caller from `request.state.principal`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class Authenticator(Protocol):
+    async def __call__(self, request: Request) -> Any: ...
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    """A query parameter as the OpenAPI document describes it."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class ResponseHeader:
+    name: str
+    description: str
+    schema: dict[str, Any] = field(default_factory=lambda: {"type": "string"})
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    endpoint: Endpoint
+    summary: str
+    tag: str
+    operation_id: str
+    auth: bool = True
+    description: str = ""
+    request_model: type[BaseModel] | None = None
+    request_form: bool = False
+    response_model: type[BaseModel] | None = None
+    status_code: int = 200
+    paginated: bool = False
+    query: Sequence[QueryParam] = ()
+    errors: Sequence[int] = ()
+    response_headers: Sequence[ResponseHeader] = ()
+
+
+class OperationRouter:
+    """The operations of one domain, sharing a path prefix and a tag."""
+
+    def __init__(self, prefix: str, tag: str) -> None:
+        self.prefix = prefix
+        self.tag = tag
+        self.operations: list[Operation] = []
+
+    def operation(
+        self, method: str, path: str, **options: Any
+    ) -> Callable[[Endpoint], Endpoint]:
+        def register(endpoint: Endpoint) -> Endpoint:
+            self.operations.append(
+                Operation(
+                    method=method,
+                    path=self.prefix + path,
+                    endpoint=endpoint,
+                    tag=self.tag,
+                    operation_id=options.pop("operation_id", endpoint.__name__),
+                    **options,
+                )
+            )
+            return endpoint
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.operation("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.operation("POST", path, **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.operation("PUT", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.operation("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+        return self.operation("DELETE", path, **options)
+
+
+def _with_authentication(operation: Operation) -> Endpoint:
+    endpoint = operation.endpoint
+    if not operation.auth:
+        return endpoint
+
+    async def authenticated(request: Request) -> Response:
+        authenticate: Authenticator = request.app.state.authenticator
+        request.state.principal = await authenticate(request)
+        return await endpoint(request)
+
+    return authenticated
+
+
+def build_routes(operations: Sequence[Operation]) -> list[Route]:
+    """Make one Starlette route per path, dispatching on the method.
+
+    One route per path (not per operation) lets Starlette answer a wrong
+    method with 405 and an `Allow` header listing every method of the path.
+    """
+    by_path: dict[str, dict[str, Endpoint]] = {}
+    for operation in operations:
+        methods = by_path.setdefault(operation.path, {})
+        if operation.method in methods:
+            raise ValueError(f"{operation.method} {operation.path} declared twice")
+        methods[operation.method] = _with_authentication(operation)
+
+    routes = []
+    for path, methods in by_path.items():
+        routes.append(Route(path, _dispatcher(methods), methods=list(methods)))
+    return routes
+
+
+def _dispatcher(methods: dict[str, Endpoint]) -> Endpoint:
+    if "GET" in methods:
+        methods.setdefault("HEAD", methods["GET"])
+
+    async def dispatch(request: Request) -> Response:
+        return await methods[request.method](request)
+
+    return dispatch

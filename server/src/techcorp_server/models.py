@@ -1,0 +1,10 @@
+"""Every table of the server, collected so migrations see one metadata."""
+
+from .auth.models import ApiClient, ServerKey
+from .core.db import Base
+from .products.models import Product
+from .users.models import User
+
+metadata = Base.metadata
+
+__all__ = ["ApiClient", "Product", "ServerKey", "User", "metadata"]

@@ -1,0 +1,99 @@
+"""An in-memory cache of rendered product list pages.
+
+`GET /v2/products` is the hottest endpoint, and most calls repeat a few
+queries (the first page, a category). Keeping the ready JSON body of each
+page turns such a call into a dictionary lookup.
+
+Every product write made through the catalog clears the whole cache, because
+a write can move a product into or out of any page of any filter and no
+narrower invalidation is exact.
+
+NOTE: the cache belongs to one process. A write made by another process (a
+second worker, or the CLI loading demo data) clears nothing here, so its
+pages stay stale until `max_age_seconds` passes, or until evicted when no
+maximum age is set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ..core.pagination import PageRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A product list request, normalised so equal requests share an entry.
+
+    `category` is lower-case and the price bounds are whole cents, so
+    `min_price=5` and `min_price=5.00` are the same query.
+    """
+
+    category: str | None
+    min_cents: int | None
+    max_cents: int | None
+    page: PageRequest
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """The JSON body of one list page, and the total the `Link` header needs."""
+
+    body: bytes
+    total: int
+    rendered_at: float
+    """`time.monotonic()` when the page was read from the database."""
+
+
+class ListPageCache:
+    """Least recently used list pages, at most `max_entries` of them.
+
+    `max_entries=0` turns the cache off. With `max_age_seconds` set, older
+    pages are read again, which bounds how stale a page can be when another
+    process writes to the same database.
+
+    `generation` changes on every `clear()`. A page read from the database
+    is stored only if no clear happened since its read began, so a read that
+    overlaps a write cannot put its stale page back after the write.
+    """
+
+    def __init__(self, max_entries: int, max_age_seconds: float | None = None) -> None:
+        if max_entries < 0:
+            raise ValueError(f"max_entries must be 0 or more, got {max_entries}")
+        self.max_entries = max_entries
+        self.max_age_seconds = max_age_seconds
+        self.generation = 0
+        self._pages: OrderedDict[ListQuery, RenderedPage] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, query: ListQuery) -> RenderedPage | None:
+        page = self._pages.get(query)
+        if page is None:
+            return None
+        if self._is_expired(page):
+            del self._pages[query]
+            return None
+        self._pages.move_to_end(query)
+        return page
+
+    def put(self, query: ListQuery, page: RenderedPage, generation: int) -> None:
+        """Store a page read while `generation` was current, if it still is."""
+        if self.max_entries == 0 or generation != self.generation:
+            return
+        self._pages[query] = page
+        self._pages.move_to_end(query)
+        if len(self._pages) > self.max_entries:
+            self._pages.popitem(last=False)
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._pages.clear()
+
+    def _is_expired(self, page: RenderedPage) -> bool:
+        if self.max_age_seconds is None:
+            return False
+        return time.monotonic() - page.rendered_at > self.max_age_seconds

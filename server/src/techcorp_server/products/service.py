@@ -1,0 +1,188 @@
+"""The product catalog: filtered lists, reads and admin writes.
+
+Lists are read with SQLAlchemy Core, rendered straight to JSON bytes with
+orjson, and kept in a `ListPageCache`. Every write through the catalog clears
+that cache once its transaction has committed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+
+from ..core.db import Database, isoformat, utc_now
+from ..core.errors import BadRequestError, NotFoundError
+from ..core.ids import new_id
+from ..core.money import cents_to_json, to_cents
+from ..core.pagination import envelope
+from .cache import ListPageCache, ListQuery, RenderedPage
+from .models import Product
+from .schemas import ProductCreate, ProductUpdate
+
+products = Product.metadata.tables["products"]
+
+COLUMNS = (
+    products.c.id,
+    products.c.name,
+    products.c.price_cents,
+    products.c.category,
+    products.c.description,
+    products.c.created_at,
+    products.c.updated_at,
+)
+
+
+def product_json(row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "price": cents_to_json(row["price_cents"]),
+        "category": row["category"],
+        "description": row["description"],
+        "created_at": isoformat(row["created_at"]),
+        "updated_at": isoformat(row["updated_at"]),
+    }
+
+
+def _filter_conditions(query: ListQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.category is not None:
+        conditions.append(products.c.category == query.category)
+    if query.min_cents is not None:
+        conditions.append(products.c.price_cents >= query.min_cents)
+    if query.max_cents is not None:
+        conditions.append(products.c.price_cents <= query.max_cents)
+    return conditions
+
+
+class ProductCatalog:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        cache_entries: int,
+        cache_max_age_seconds: float | None = None,
+    ) -> None:
+        self.database = database
+        self.cache = ListPageCache(cache_entries, cache_max_age_seconds)
+
+    async def list_page(self, query: ListQuery) -> RenderedPage:
+        """Return one page of matching products, newest first, as JSON."""
+        cached = self.cache.get(query)
+        if cached is not None:
+            return cached
+
+        generation = self.cache.generation
+        page = await self._render_page(query)
+        self.cache.put(query, page, generation)
+        return page
+
+    async def _render_page(self, query: ListQuery) -> RenderedPage:
+        conditions = _filter_conditions(query)
+        count = select(func.count()).select_from(products).where(*conditions)
+        rows = (
+            select(*COLUMNS)
+            .where(*conditions)
+            .order_by(products.c.id.desc())
+            .offset(query.page.offset)
+            .limit(query.page.limit)
+        )
+        rendered_at = time.monotonic()
+
+        # Both statements run in one read transaction, so the total and the
+        # rows come from the same snapshot.
+        async with self.database.read() as session:
+            total = await session.scalar(count) or 0
+            items = []
+            if query.page.offset < total:
+                result = await session.execute(rows)
+                items = [product_json(row) for row in result.mappings()]
+
+        body = orjson.dumps(envelope(items, query.page, total))
+        return RenderedPage(body=body, total=total, rendered_at=rendered_at)
+
+    async def get(self, product_id: str) -> dict[str, Any]:
+        async with self.database.read() as session:
+            result = await session.execute(
+                select(*COLUMNS).where(products.c.id == product_id)
+            )
+            row = result.mappings().one_or_none()
+        if row is None:
+            raise _product_not_found(product_id)
+        return product_json(row)
+
+    async def create(self, fields: ProductCreate) -> dict[str, Any]:
+        now = utc_now()
+        values = {
+            "id": new_id("prd"),
+            "name": fields.name,
+            "price_cents": to_cents(fields.price),
+            "category": fields.category,
+            "description": fields.description,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with self.database.transaction() as session:
+            await session.execute(insert(products).values(values))
+
+        self.cache.clear()
+        return product_json(values)
+
+    async def replace(self, product_id: str, fields: ProductCreate) -> dict[str, Any]:
+        """Overwrite every field, removing a description that `fields` lacks."""
+        values = {
+            "name": fields.name,
+            "price_cents": to_cents(fields.price),
+            "category": fields.category,
+            "description": fields.description,
+        }
+        return await self._write(product_id, values)
+
+    async def update(self, product_id: str, changes: ProductUpdate) -> dict[str, Any]:
+        """Change only the fields present in `changes`."""
+        values: dict[str, Any] = {}
+        for field in changes.model_fields_set:
+            values[field] = getattr(changes, field)
+        if "price" in values:
+            values["price_cents"] = to_cents(values.pop("price"))
+        if not values:
+            raise BadRequestError(
+                "Nothing to change. Give at least one of 'name', 'price', "
+                "'category' or 'description'.",
+                details=[{"field": "body", "message": "No field to change."}],
+            )
+        return await self._write(product_id, values)
+
+    async def delete(self, product_id: str) -> None:
+        statement = (
+            delete(products).where(products.c.id == product_id).returning(products.c.id)
+        )
+        async with self.database.transaction() as session:
+            deleted = (await session.execute(statement)).scalar_one_or_none()
+        if deleted is None:
+            raise _product_not_found(product_id)
+
+        self.cache.clear()
+
+    async def _write(self, product_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        statement = (
+            update(products)
+            .where(products.c.id == product_id)
+            .values(**values, updated_at=utc_now())
+            .returning(*COLUMNS)
+        )
+        async with self.database.transaction() as session:
+            row = (await session.execute(statement)).mappings().one_or_none()
+        if row is None:
+            raise _product_not_found(product_id)
+
+        self.cache.clear()
+        return product_json(row)
+
+
+def _product_not_found(product_id: str) -> NotFoundError:
+    return NotFoundError(f"No product has the id {product_id!r}.")

@@ -1,0 +1,112 @@
+"""Server settings, read from `TECHCORP_` environment variables.
+
+This is the only module that reads the environment. The CLI turns its flags
+into the same variables before the server starts, so a flag and a variable
+always mean the same thing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MIN_JWT_SECRET_LENGTH = 32
+"""HS256 keys shorter than the hash output (RFC 7518 section 3.2) are rejected."""
+
+
+class Settings(BaseSettings):
+    """Every tunable of the server, with its unit in the name."""
+
+    model_config = SettingsConfigDict(env_prefix="TECHCORP_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./techcorp.db"
+    redis_url: str | None = None
+
+    jwt_secret: SecretStr | None = None
+    token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
+    """How long a user's role and a client's owner are cached in memory.
+
+    Changes made through this process apply at once; changes made by another
+    process (the CLI, a second server) apply within this many seconds.
+    """
+
+    rate_limit_per_minute: int = Field(default=100, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []
+
+    webhook_allow_private: bool = False
+
+    bootstrap_client_id: str | None = None
+    bootstrap_client_secret: SecretStr | None = None
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1)
+    shutdown_timeout_seconds: int = Field(default=10, ge=1)
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    access_log: bool = True
+
+    list_cache_entries: int = Field(default=2048, ge=0)
+    """Product list pages kept in memory; 0 turns the cache off."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [part.strip() for part in value.split(",") if part.strip()]
+            return [ipaddress.ip_network(item, strict=False) for item in items]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _reject_weak_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_JWT_SECRET_LENGTH:
+            raise ValueError(
+                f"TECHCORP_JWT_SECRET must be at least {MIN_JWT_SECRET_LENGTH} "
+                "characters; generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, "
+                "or unset it to let the server generate and store one"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_async_driver(cls, value: str) -> str:
+        # Operators write the URL their other tools understand; the server
+        # talks to the database through an asyncio driver either way.
+        if value.startswith("sqlite:"):
+            return "sqlite+aiosqlite:" + value.removeprefix("sqlite:")
+        for prefix in ("postgresql:", "postgres:"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg:" + value.removeprefix(prefix)
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,95 @@
+"""The product catalog on a real SQLite file: rendering and the list cache."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from techcorp_server.core.db import Database
+from techcorp_server.core.errors import NotFoundError
+from techcorp_server.core.migrate import upgrade_to_head
+from techcorp_server.core.pagination import PageRequest
+from techcorp_server.products.cache import ListQuery
+from techcorp_server.products.schemas import ProductCreate, ProductUpdate
+from techcorp_server.products.service import ProductCatalog
+
+FIRST_PAGE = ListQuery(
+    category="books", min_cents=None, max_cents=None, page=PageRequest(1, 20)
+)
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}")
+    await upgrade_to_head(database)
+    yield database
+    await database.dispose()
+
+
+def book(price: str) -> ProductCreate:
+    return ProductCreate.model_validate(
+        {"name": "A Book", "price": Decimal(price), "category": "Books"}
+    )
+
+
+async def test_list_page_served_from_cache(database: Database) -> None:
+    catalog = ProductCatalog(database, cache_entries=8)
+    await catalog.create(book("12.50"))
+
+    first = await catalog.list_page(FIRST_PAGE)
+    second = await catalog.list_page(FIRST_PAGE)
+
+    assert second is first
+    assert len(catalog.cache) == 1
+    body = orjson.loads(first.body)
+    assert body["total"] == 1
+    assert body["data"][0]["price"] == 12.5
+
+
+@pytest.mark.parametrize("write", ["create", "update", "replace", "delete"])
+async def test_every_write_clears_cache(database: Database, write: str) -> None:
+    catalog = ProductCatalog(database, cache_entries=8)
+    product = await catalog.create(book("1.00"))
+    before = await catalog.list_page(FIRST_PAGE)
+
+    if write == "create":
+        await catalog.create(book("2.00"))
+    elif write == "update":
+        await catalog.update(
+            product["id"], ProductUpdate.model_validate({"price": Decimal("3")})
+        )
+    elif write == "replace":
+        await catalog.replace(product["id"], book("4.00"))
+    else:
+        await catalog.delete(product["id"])
+
+    assert len(catalog.cache) == 0
+    after = await catalog.list_page(FIRST_PAGE)
+    assert after.body != before.body
+
+
+async def test_cache_off_reads_every_time(database: Database) -> None:
+    catalog = ProductCatalog(database, cache_entries=0)
+    await catalog.create(book("1.00"))
+
+    first = await catalog.list_page(FIRST_PAGE)
+    second = await catalog.list_page(FIRST_PAGE)
+
+    assert second is not first
+    assert second.body == first.body
+    assert len(catalog.cache) == 0
+
+
+async def test_failed_write_keeps_cache(database: Database) -> None:
+    catalog = ProductCatalog(database, cache_entries=8)
+    await catalog.create(book("1.00"))
+    cached = await catalog.list_page(FIRST_PAGE)
+
+    with pytest.raises(NotFoundError, match="No product has the id"):
+        await catalog.delete("prd_missing")
+
+    assert await catalog.list_page(FIRST_PAGE) is cached
