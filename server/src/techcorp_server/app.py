@@ -38,6 +38,9 @@ from .users.service import UserService
 
 logger = logging.getLogger(__name__)
 
+HOT_PATHS = ("/v2/products", "/v2/products/{product_id}", "/v2/users")
+"""The paths matched first, because most requests go to them."""
+
 EXPOSED_HEADERS = [
     "X-Request-Id",
     "X-RateLimit-Limit",
@@ -88,7 +91,11 @@ def build_services(settings: Settings) -> Services:
         database=database,
         auth=auth,
         users=UserService(database, auth),
-        catalog=ProductCatalog(database, cache_entries=settings.list_cache_entries),
+        catalog=ProductCatalog(
+            database,
+            cache_entries=settings.list_cache_entries,
+            cache_max_age_seconds=settings.list_cache_seconds,
+        ),
     )
 
 
@@ -113,7 +120,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
 
     operations = api_operations()
     routes = [
-        *build_routes(operations),
+        *build_routes(operations, first=HOT_PATHS),
         *openapi_routes.build_routes(operations, settings),
         *health.routes,
         *metrics.routes,

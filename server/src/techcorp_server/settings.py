@@ -62,6 +62,12 @@ class Settings(BaseSettings):
 
     list_cache_entries: int = Field(default=2048, ge=0)
     """Product list pages kept in memory; 0 turns the cache off."""
+    list_cache_seconds: float = Field(default=2.0, gt=0)
+    """How long a cached list page is served before it is read again.
+
+    Writes through this process clear the cache at once; writes by another
+    process (the CLI, a second server) show within this many seconds.
+    """
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

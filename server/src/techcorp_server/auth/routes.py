@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ..core.db import isoformat
 from ..core.errors import BadRequestError, ForbiddenError, UnsupportedMediaTypeError
 from ..core.http import json_response, media_type_of, parse_json, read_model
-from ..core.pagination import envelope, link_header, page_request
+from ..core.pagination import envelope, page_request, request_link_header
 from ..core.routing import OperationRouter
 from .models import ApiClient
 from .principal import principal_of
@@ -258,7 +258,7 @@ async def list_clients(request: Request) -> Response:
     page = page_request(request.query_params)
     clients, total = await _auth(request).list_clients(principal_of(request), page)
     body = envelope([_client_json(client) for client in clients], page, total)
-    headers = {"Link": link_header(request.url, page, total)}
+    headers = {"Link": request_link_header(request, page, total)}
     return json_response(body, headers=headers)
 
 

@@ -45,6 +45,31 @@ class _ClientRecord:
     secret_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class _RememberedCaller:
+    principal: Principal
+    generation: int
+    valid_until: float
+    """`time.monotonic()` after which the caller is looked up again."""
+
+
+def _bearer_token(header: str | None) -> str:
+    if not header:
+        raise UnauthorizedError(
+            "Missing access token; send 'Authorization: Bearer <token>'.",
+            headers={"WWW-Authenticate": BEARER_CHALLENGE},
+        )
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        # RFC 6750 section 3.1: no error code when no bearer token came.
+        raise UnauthorizedError(
+            "The Authorization header must be 'Bearer <token>'.",
+            headers={"WWW-Authenticate": BEARER_CHALLENGE},
+        )
+    return token
+
+
 def invalid_client(*, basic: bool) -> UnauthorizedError:
     # One message for an unknown client and a wrong secret, so a caller
     # cannot learn which client ids exist.
@@ -88,6 +113,7 @@ class AuthService:
         self._cache_seconds = settings.auth_cache_seconds
         self._roles: dict[str, tuple[float, Role | None]] = {}
         self._clients: dict[str, tuple[float, _ClientRecord]] = {}
+        self._callers: dict[str, _RememberedCaller] = {}
         # Bumped on every invalidation. A lookup that began before a change
         # committed must not cache what it read, or the old role would stay.
         self._generation = 0
@@ -155,21 +181,33 @@ class AuthService:
     # Authenticating requests
 
     async def authenticate_request(self, request: Request) -> Principal:
-        """Return the caller of a request, or raise 401 with a challenge."""
-        header = request.headers.get("authorization")
-        if not header:
-            raise UnauthorizedError(
-                "Missing access token; send 'Authorization: Bearer <token>'.",
-                headers={"WWW-Authenticate": BEARER_CHALLENGE},
+        """Return the caller of a request, or raise 401 with a challenge.
+
+        The caller of a token is remembered for `auth_cache_seconds` (never
+        past the token's expiry), and forgotten at once when this process
+        changes a user or a client.
+        """
+        token = _bearer_token(request.headers.get("authorization"))
+        remembered = self._callers.get(token)
+        if (
+            remembered is not None
+            and remembered.generation == self._generation
+            and remembered.valid_until > time.monotonic()
+        ):
+            return remembered.principal
+
+        generation = self._generation
+        principal = await self._verified_principal(token)
+        seconds_left = min(self._cache_seconds, self.tokens.seconds_left(token))
+        if generation == self._generation:
+            if len(self._callers) >= CALLER_CACHE_ENTRIES:
+                self._callers.clear()
+            self._callers[token] = _RememberedCaller(
+                principal, generation, time.monotonic() + seconds_left
             )
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            # RFC 6750 section 3.1: no error code when no bearer token came.
-            raise UnauthorizedError(
-                "The Authorization header must be 'Bearer <token>'.",
-                headers={"WWW-Authenticate": BEARER_CHALLENGE},
-            )
+        return principal
+
+    async def _verified_principal(self, token: str) -> Principal:
         try:
             claims = self.tokens.verify(token)
         except InvalidTokenError as exc:

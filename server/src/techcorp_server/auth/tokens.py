@@ -73,6 +73,13 @@ class TokenService:
             raise InvalidTokenError("token expired")
         return claims
 
+    def seconds_left(self, token: str) -> float:
+        """Return how long a verified token stays valid, in seconds."""
+        claims = self._verified.get(token)
+        if claims is None:
+            return 0.0
+        return max(0.0, claims.expires_at - time.time())
+
     def _decode(self, token: str) -> Claims:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidTokenError("token too long")

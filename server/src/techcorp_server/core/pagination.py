@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import URL, QueryParams
+from starlette.requests import Request
 
 from .query import query_int
 from .routing import QueryParam
@@ -54,6 +56,31 @@ def page_request(params: QueryParams) -> PageRequest:
 
 def envelope(items: list[Any], request: PageRequest, total: int) -> dict[str, Any]:
     return {"data": items, "page": request.page, "limit": request.limit, "total": total}
+
+
+def request_link_header(request: Request, page: PageRequest, total: int) -> str:
+    """Build the `Link` header of a list response, cached per distinct URL.
+
+    List pages are served from memory, and building the links would
+    otherwise cost more than serving the page.
+    """
+    scope = request.scope
+    return _cached_link_header(
+        scope["scheme"],
+        request.headers.get("host", ""),
+        scope["path"],
+        scope["query_string"],
+        page,
+        total,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _cached_link_header(
+    scheme: str, host: str, path: str, query: bytes, page: PageRequest, total: int
+) -> str:
+    url = URL(f"{scheme}://{host}{path}?{query.decode('latin-1')}")
+    return link_header(url, page, total)
 
 
 def link_header(url: URL, request: PageRequest, total: int) -> str:

@@ -7,7 +7,8 @@ document, so the docs cannot drift from what is served.
 
 Endpoints are plain `async def endpoint(request) -> Response`. An operation
 declared with `auth=True` runs the app's authenticator first, and the
-endpoint reads the caller from `request.state.principal`.
+endpoint reads the caller from `request.state.principal` (stored in the
+scope's state directly, which is cheaper than through `request.state`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -114,17 +116,22 @@ def _with_authentication(operation: Operation) -> Endpoint:
 
     async def authenticated(request: Request) -> Response:
         authenticate: Authenticator = request.app.state.authenticator
-        request.state.principal = await authenticate(request)
+        principal = await authenticate(request)
+        request.scope.setdefault("state", {})["principal"] = principal
         return await endpoint(request)
 
     return authenticated
 
 
-def build_routes(operations: Sequence[Operation]) -> list[Route]:
+def build_routes(
+    operations: Sequence[Operation], *, first: Sequence[str] = ()
+) -> list[Route]:
     """Make one Starlette route per path, dispatching on the method.
 
     One route per path (not per operation) lets Starlette answer a wrong
     method with 405 and an `Allow` header listing every method of the path.
+    Starlette tries routes in order, each with a regular expression, so the
+    paths in `first` (the most requested ones) are placed ahead.
     """
     by_path: dict[str, dict[str, Endpoint]] = {}
     for operation in operations:
@@ -133,17 +140,27 @@ def build_routes(operations: Sequence[Operation]) -> list[Route]:
             raise ValueError(f"{operation.method} {operation.path} declared twice")
         methods[operation.method] = _with_authentication(operation)
 
-    routes = []
-    for path, methods in by_path.items():
-        routes.append(Route(path, _dispatcher(methods), methods=list(methods)))
-    return routes
+    ordered = [path for path in first if path in by_path]
+    ordered += [path for path in by_path if path not in ordered]
+    return [
+        Route(path, _MethodDispatch(by_path[path]), methods=list(by_path[path]))
+        for path in ordered
+    ]
 
 
-def _dispatcher(methods: dict[str, Endpoint]) -> Endpoint:
-    if "GET" in methods:
-        methods.setdefault("HEAD", methods["GET"])
+class _MethodDispatch:
+    """The ASGI app of one path: picks the operation by method.
 
-    async def dispatch(request: Request) -> Response:
-        return await methods[request.method](request)
+    Being an ASGI app rather than a function, it skips Starlette's per-route
+    request/response wrapper; exceptions still reach the app's handlers.
+    """
 
-    return dispatch
+    def __init__(self, methods: dict[str, Endpoint]) -> None:
+        if "GET" in methods:
+            methods.setdefault("HEAD", methods["GET"])
+        self.methods = methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        response = await self.methods[scope["method"]](request)
+        await response(scope, receive, send)

@@ -8,10 +8,9 @@ Every product write made through the catalog clears the whole cache, because
 a write can move a product into or out of any page of any filter and no
 narrower invalidation is exact.
 
-NOTE: the cache belongs to one process. A write made by another process (a
-second worker, or the CLI loading demo data) clears nothing here, so its
-pages stay stale until `max_age_seconds` passes, or until evicted when no
-maximum age is set.
+The cache belongs to one process. A write made by another process (a second
+worker, or the CLI loading demo data) clears nothing here, so its pages stay
+stale until `max_age_seconds` passes.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,7 +12,7 @@ from ..auth.principal import principal_of, require_admin
 from ..core.errors import BadRequestError
 from ..core.http import JSON_MEDIA_TYPE, json_response, read_model
 from ..core.money import MAX_PRICE, to_cents
-from ..core.pagination import PAGE_QUERY, link_header, page_request
+from ..core.pagination import PAGE_QUERY, page_request, request_link_header
 from ..core.query import query_money, query_str
 from ..core.routing import OperationRouter, QueryParam
 from .cache import ListQuery
@@ -68,6 +70,15 @@ def _category_filter(params: QueryParams) -> str | None:
     return category
 
 
+@lru_cache(maxsize=4096)
+def cached_list_query(query_string: bytes) -> ListQuery:
+    """Parse a raw query string once; repeated list requests reuse the result.
+
+    Parsing is pure, and invalid strings raise, which `lru_cache` never stores.
+    """
+    return list_query(QueryParams(query_string))
+
+
 def list_query(params: QueryParams) -> ListQuery:
     """Parse the filters and page of `GET /v2/products`, rejecting bad ones."""
     min_cents = _price_bound(params, "min_price")
@@ -96,11 +107,11 @@ def list_query(params: QueryParams) -> ListQuery:
     errors=(400, 401),
 )
 async def list_products(request: Request) -> Response:
-    query = list_query(request.query_params)
+    query = cached_list_query(request.scope["query_string"])
     page = await catalog_of(request).list_page(query)
 
     # The body may come from the cache, but the links depend on this URL.
-    link = link_header(request.url, query.page, page.total)
+    link = request_link_header(request, query.page, page.total)
     return Response(page.body, media_type=JSON_MEDIA_TYPE, headers={"Link": link})
 
 

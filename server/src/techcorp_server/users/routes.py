@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from ..auth.principal import principal_of, require_admin
 from ..core.http import json_response, read_model
-from ..core.pagination import PAGE_QUERY, envelope, link_header, page_request
+from ..core.pagination import PAGE_QUERY, envelope, page_request, request_link_header
 from ..core.routing import OperationRouter
 from .schemas import UserCreate, UserPublic, UserUpdate
 from .service import UserService
@@ -40,7 +40,7 @@ async def list_users(request: Request) -> Response:
     users, total = await users_of(request).list_page(page)
     return json_response(
         envelope(users, page, total),
-        headers={"Link": link_header(request.url, page, total)},
+        headers={"Link": request_link_header(request, page, total)},
     )
 
 
