@@ -100,13 +100,16 @@ def start_api(
     log_dir: Path,
     name: str,
     cache_entries: int | None,
+    log_level: str = "warning",
 ) -> str:
     port = free_port()
     url = f"http://{HOST}:{port}"
     stack.enter_context(
         running_server(
             api_command(port),
-            env=server_env(catalog.folder, list_cache_entries=cache_entries),
+            env=server_env(
+                catalog.folder, list_cache_entries=cache_entries, log_level=log_level
+            ),
             ready_url=url + "/healthz",
             log_path=log_dir / f"{name}.log",
         )
@@ -117,7 +120,7 @@ def start_api(
 def start_servers(
     stack: ExitStack, catalog: Catalog, log_dir: Path
 ) -> dict[str, Request]:
-    """Start both API servers and the bare app, and build each scenario's request.
+    """Start the API servers and the bare app, and build each scenario's request.
 
     The API servers start one after the other because each one migrates the
     shared database when it starts.
@@ -125,6 +128,9 @@ def start_servers(
     urls = {
         "api": start_api(stack, catalog, log_dir, "api", None),
         "api-uncached": start_api(stack, catalog, log_dir, "api-uncached", 0),
+        "api-logged": start_api(
+            stack, catalog, log_dir, "api-logged", None, log_level="info"
+        ),
     }
     token = scenarios.fetch_token(urls["api"], catalog)
 

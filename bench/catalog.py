@@ -55,11 +55,16 @@ def plain_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def server_env(folder: Path, list_cache_entries: int | None = None) -> dict[str, str]:
-    """Build the environment of an API server or CLI command on a catalog."""
+def server_env(
+    folder: Path, list_cache_entries: int | None = None, log_level: str = "warning"
+) -> dict[str, str]:
+    """Build the environment of an API server or CLI command on a catalog.
+
+    At the default `warning` level the access log is off; `info` turns it on.
+    """
     env = plain_env(
         TECHCORP_DATABASE_URL=database_url(folder),
-        TECHCORP_LOG_LEVEL="warning",
+        TECHCORP_LOG_LEVEL=log_level,
         TECHCORP_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT_PER_MINUTE),
         TECHCORP_WORKERS="1",
     )

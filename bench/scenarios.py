@@ -66,7 +66,8 @@ def _check_token(body: Any, products: int) -> None:
 class Scenario:
     name: str
     server: str
-    """The server that receives the request: "bare", "api", or "api-uncached"."""
+    """The server that receives the request: "bare", "api", "api-logged"
+    (access log on) or "api-uncached" (list cache off)."""
     path: str
     check: Callable[[Any, int], None]
     """Raises `ScenarioError` unless a response body fits a catalog of this size."""
@@ -92,6 +93,13 @@ SCENARIOS = [
         TOKEN_PATH,
         _check_token,
         posts_credentials=True,
+    ),
+    Scenario(
+        f"GET {LIST_PATH}, access log on",
+        "api-logged",
+        LIST_PATH,
+        _check_first_page,
+        authenticated=True,
     ),
     Scenario(
         f"GET {LIST_PATH}, list cache off",

@@ -128,6 +128,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app = Starlette(
         routes=routes, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
     )
+    # A path with a trailing slash is a 404, not a redirect built from the
+    # caller's Host header to the path without it.
+    app.router.redirect_slashes = False
     app.state.services = services
     app.state.settings = settings
     app.state.database = services.database

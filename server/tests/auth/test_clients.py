@@ -160,6 +160,32 @@ async def test_create_client_invalid_body(
     assert_error(response, 400, "bad_request")
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["\x00", "billing\nexport", "tab\there", "del\x7f", "next\x85line"],
+    ids=["nul", "newline", "tab", "del", "c1-next-line"],
+)
+async def test_create_client_name_control_character(
+    api: httpx.AsyncClient, admin_token: str, name: str
+) -> None:
+    response = await api.post(
+        CLIENTS_URL, json={"name": name}, headers=bearer(admin_token)
+    )
+
+    body = assert_error(response, 400, "bad_request")
+    assert body["details"] == [
+        {"field": "name", "message": "Must not contain control characters."}
+    ]
+
+
+async def test_create_client_trims_name(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    client = await create_client(api, admin_token, name="  billing export \u3000")
+
+    assert client["name"] == "billing export"
+
+
 async def test_create_client_requires_token(api: httpx.AsyncClient) -> None:
     response = await api.post(CLIENTS_URL, json={})
 
@@ -285,6 +311,18 @@ async def test_delete_unknown_client(api: httpx.AsyncClient, admin_token: str) -
     )
 
     assert_error(response, 404, "not_found")
+
+
+async def test_delete_unknown_long_client_id(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    response = await api.delete(
+        f"{CLIENTS_URL}/cli_{'x' * 10_000}", headers=bearer(admin_token)
+    )
+
+    body = assert_error(response, 404, "not_found")
+    assert len(body["message"]) < 120
+    assert "…'" in body["message"]
 
 
 async def test_token_dies_with_client(

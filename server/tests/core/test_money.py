@@ -54,3 +54,26 @@ def test_price_rejects_above_maximum() -> None:
 def test_json_rejects_non_finite_literals(literal: str) -> None:
     with pytest.raises(BadRequestError):
         parse_json(f'{{"price": {literal}}}'.encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.00000000000000000000000000001",
+        "99.990000000000000000000000000001",
+        "1e-999999999999",
+        "0.005",
+    ],
+)
+def test_price_rejects_hidden_decimals(text: str) -> None:
+    with pytest.raises(ValidationError):
+        Priced.model_validate(parse_json(f'{{"price": {text}}}'.encode()))
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [("99.9900000000000000000000000000000000", 9999), ("1E2", 10000), ("-0", 0)],
+)
+def test_price_accepts_long_exact_forms(text: str, cents: int) -> None:
+    price = Priced.model_validate(parse_json(f'{{"price": {text}}}'.encode())).price
+    assert to_cents(price) == cents

@@ -178,6 +178,29 @@ async def test_list_products_rejects_bad_page(
     assert {detail["field"] for detail in body["details"]} == {name}
 
 
+@pytest.mark.parametrize("page", ["99999999999999999999", "1000001"])
+async def test_list_products_page_out_of_range(
+    api: httpx.AsyncClient, admin_token: str, page: str
+) -> None:
+    response = await list_products(api, admin_token, page=page)
+
+    body = assert_error(response, 400, "bad_request")
+    assert "between 1 and 1000000" in body["message"]
+    assert body["details"] == [
+        {"field": "page", "message": "Must be between 1 and 1000000."}
+    ]
+
+
+async def test_list_products_page_too_long(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    response = await list_products(api, admin_token, page="x" * 5_000)
+
+    body = assert_error(response, 400, "bad_request")
+    assert "5000 characters long" in body["message"]
+    assert len(body["message"]) < 200
+
+
 async def test_list_products_pages(api: httpx.AsyncClient, admin_token: str) -> None:
     category = unique_category()
     created = await create_priced(api, admin_token, category, [1, 2, 3, 4, 5])

@@ -231,6 +231,26 @@ async def test_get_product_unknown_id(api: httpx.AsyncClient, admin_token: str) 
     assert_error(response, 404, "not_found")
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+async def test_unknown_long_id_shortened_in_message(
+    api: httpx.AsyncClient, admin_token: str, method: str
+) -> None:
+    product_id = "prd_" + "x" * 10_000
+    json_body = PUBLISHED_PAYLOAD if method in ("PUT", "PATCH") else None
+
+    response = await api.request(
+        method,
+        f"{PRODUCTS_URL}/{product_id}",
+        json=json_body,
+        headers=bearer(admin_token),
+    )
+
+    body = assert_error(response, 404, "not_found")
+    assert len(body["message"]) < 120
+    assert "'prd_xxxx" in body["message"]
+    assert "…'" in body["message"]
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 async def test_change_unknown_product(
     api: httpx.AsyncClient, admin_token: str, method: str

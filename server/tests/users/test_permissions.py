@@ -83,16 +83,49 @@ async def test_member_changes_own_email(
     assert await password_token(api, email, DEFAULT_PASSWORD)
 
 
-@pytest.mark.parametrize("role", ["admin", "member"])
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
 async def test_member_cannot_change_own_role(
-    api: httpx.AsyncClient, admin_token: str, member: dict[str, Any], role: str
+    api: httpx.AsyncClient, admin_token: str, member: dict[str, Any], method: str
 ) -> None:
+    response = await api.request(
+        method,
+        user_url(member),
+        json={"role": "admin"},
+        headers=bearer(member["token"]),
+    )
+
+    body = assert_error(response, 403, "forbidden")
+    assert "role" in body["message"]
+    assert (await fetch_user(api, admin_token, member["id"]))["role"] == "member"
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+async def test_member_sends_back_own_user(
+    api: httpx.AsyncClient, member: dict[str, Any], method: str
+) -> None:
+    fetched = await fetch_user(api, member["token"], member["id"])
+    body = {"email": fetched["email"], "role": fetched["role"]}
+
+    response = await api.request(
+        method, user_url(member), json=body, headers=bearer(member["token"])
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == fetched
+
+
+async def test_member_role_rejected_for_other_member(
+    api: httpx.AsyncClient, admin_token: str, member: dict[str, Any]
+) -> None:
+    other = await create_user(api, admin_token)
+
     response = await api.put(
-        user_url(member), json={"role": role}, headers=bearer(member["token"])
+        user_url(other),
+        json={"email": other["email"], "role": "member"},
+        headers=bearer(member["token"]),
     )
 
     assert_error(response, 403, "forbidden")
-    assert (await fetch_user(api, admin_token, member["id"]))["role"] == "member"
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,44 @@ async def test_create_user_password_length_bounds(
     assert token_response.status_code == 200, token_response.text
 
 
+@pytest.mark.parametrize(
+    "password",
+    [
+        "nul\x00in-password",
+        "new\nline-password",
+        "tab\there-password",
+        "del\x7fpassword",
+    ],
+    ids=["nul", "newline", "tab", "del"],
+)
+async def test_create_user_password_control_character(
+    api: httpx.AsyncClient, admin_token: str, password: str
+) -> None:
+    response = await post_user(api, admin_token, user_fields(password=password))
+
+    body = assert_error(response, 400, "bad_request")
+    assert body["details"] == [
+        {"field": "password", "message": "Must not contain control characters."}
+    ]
+
+
+async def test_create_user_password_with_spaces(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    email = unique_email("spaces")
+    password = " correct horse battery staple "
+
+    response = await post_user(
+        api, admin_token, user_fields(email=email, password=password)
+    )
+
+    assert response.status_code == 201, response.text
+    token_response = await api.post(
+        "/v2/auth/token", json={"email": email, "password": password}
+    )
+    assert token_response.status_code == 200, token_response.text
+
+
 async def test_create_user_requires_json(
     api: httpx.AsyncClient, admin_token: str
 ) -> None:
@@ -192,6 +230,23 @@ async def test_get_user_unknown_id(api: httpx.AsyncClient, admin_token: str) -> 
 
     body = assert_error(response, 404, "not_found")
     assert "usr_00000000000000000000000000" in body["message"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+async def test_unknown_long_id_shortened_in_message(
+    api: httpx.AsyncClient, admin_token: str, method: str
+) -> None:
+    user_id = "usr_" + "x" * 10_000
+    json_body = {"role": "member"} if method in ("PUT", "PATCH") else None
+
+    response = await api.request(
+        method, f"{USERS_URL}/{user_id}", json=json_body, headers=bearer(admin_token)
+    )
+
+    body = assert_error(response, 404, "not_found")
+    assert len(body["message"]) < 120
+    assert "'usr_xxxx" in body["message"]
+    assert "…'" in body["message"]
 
 
 @pytest.mark.parametrize(

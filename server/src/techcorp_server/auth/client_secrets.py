@@ -15,6 +15,8 @@ import secrets
 SECRET_PREFIX = "cs_"  # noqa: S105 - a prefix, not a secret
 SECRET_BYTES = 32
 HINT_LENGTH = 8
+GENERATED_LENGTH = len(SECRET_PREFIX) + 43
+"""Length of a generated secret: the prefix and 32 bytes in base64url."""
 
 
 def generate_secret() -> str:
@@ -22,7 +24,14 @@ def generate_secret() -> str:
 
 
 def secret_hint(secret: str) -> str:
-    """Return the first characters of a secret, safe to show in lists."""
+    """Return the first characters of a generated secret, to tell clients apart.
+
+    A generated secret keeps 40 random characters after its hint, so showing
+    the prefix and five characters leaves about 240 bits unknown. A secret an
+    operator chose (the bootstrap client's) may be short, so it gets no hint.
+    """
+    if not secret.startswith(SECRET_PREFIX) or len(secret) < GENERATED_LENGTH:
+        return ""
     return secret[:HINT_LENGTH]
 
 

@@ -15,6 +15,7 @@ from ..core.errors import BadRequestError, ForbiddenError, UnsupportedMediaTypeE
 from ..core.http import json_response, media_type_of, parse_json, read_model
 from ..core.pagination import envelope, page_request, request_link_header
 from ..core.routing import OperationRouter
+from ..core.text import shorten
 from .models import ApiClient
 from .principal import principal_of
 from .schemas import (
@@ -32,6 +33,15 @@ clients_router = OperationRouter("/v2/clients", "API clients")
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELD_LENGTH = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+TOKEN_FIELDS = (
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "email",
+    "username",
+    "password",
+    "scope",
+)
 
 
 def _auth(request: Request) -> AuthService:
@@ -87,25 +97,34 @@ def _form_fields(body: bytes) -> dict[str, str]:
         pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True)
     except (UnicodeDecodeError, ValueError) as exc:
         raise oauth_error("invalid_request", "The form body is malformed.") from exc
+    seen: set[str] = set()
     fields: dict[str, str] = {}
     for name, value in pairs:
         # RFC 6749 section 3.2: parameters must not be sent more than once.
-        if name in fields:
-            raise oauth_error("invalid_request", f"Parameter '{name}' is repeated.")
+        if name in seen:
+            raise oauth_error(
+                "invalid_request", f"Parameter '{shorten(name)}' is repeated."
+            )
+        seen.add(name)
         fields[name] = value
-    return fields
+    return _known_fields(fields)
 
 
 def _json_fields(body: bytes) -> dict[str, str]:
     document = parse_json(body) if body.strip() else None
     if not isinstance(document, dict):
         raise oauth_error("invalid_request", "The request body must be a JSON object.")
-    fields: dict[str, str] = {}
-    for name, value in document.items():
-        if not isinstance(value, str):
+    for name in TOKEN_FIELDS:
+        value = document.get(name)
+        if value is not None and not isinstance(value, str):
             raise oauth_error("invalid_request", f"Field '{name}' must be a string.")
-        fields[name] = value
-    return fields
+    return _known_fields(document)
+
+
+def _known_fields(fields: dict[str, Any]) -> dict[str, str]:
+    # RFC 6749 section 3.2: unrecognized parameters are ignored, and a
+    # parameter sent without a value counts as omitted.
+    return {name: fields[name] for name in TOKEN_FIELDS if fields.get(name)}
 
 
 def _basic_credentials(header: str | None) -> tuple[str, str] | None:

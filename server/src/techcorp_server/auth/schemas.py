@@ -1,8 +1,18 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from ..core.text import reject_control_characters
+
+MAX_CLIENT_NAME_LENGTH = 200
+
+ClientName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=MAX_CLIENT_NAME_LENGTH),
+    AfterValidator(reject_control_characters),
+]
 
 
 class ClientCredentialsRequest(BaseModel):
@@ -52,7 +62,7 @@ class ClientCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(default="", max_length=200)
+    name: ClientName = ""
     user_id: str | None = Field(
         default=None,
         max_length=40,

@@ -20,6 +20,7 @@ from ..core.errors import (
 )
 from ..core.ids import new_id
 from ..core.pagination import PageRequest
+from ..core.text import has_control_character, shorten
 from ..settings import Settings
 from ..users.models import User
 from .client_secrets import SecretHasher, generate_secret, secret_hint
@@ -169,10 +170,12 @@ class AuthService:
         return self._grant(principal)
 
     async def token_for_user(self, email: str, password: str) -> dict[str, Any]:
-        async with self._database.read() as session:
-            user = await session.scalar(
-                select(User).where(User.email_key == email.strip().lower())
-            )
+        statement = select(User.id, User.role, User.password_hash).where(
+            User.email_key == email.strip().lower()
+        )
+        user = await self._database.run_read(
+            lambda connection: connection.execute(statement).first()
+        )
         password_hash = user.password_hash if user else None
         if not await self.passwords.verify(password_hash, password) or user is None:
             raise invalid_grant()
@@ -240,8 +243,10 @@ class AuthService:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         generation = self._generation
-        async with self._database.read() as session:
-            role = await session.scalar(select(User.role).where(User.id == user_id))
+        statement = select(User.role).where(User.id == user_id)
+        role = await self._database.run_read(
+            lambda connection: connection.scalar(statement)
+        )
         checked: Role | None = role if role in ROLES else None
         if generation == self._generation:
             self._remember(self._roles, user_id, checked)
@@ -252,14 +257,12 @@ class AuthService:
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         generation = self._generation
-        async with self._database.read() as session:
-            row = (
-                await session.execute(
-                    select(ApiClient.user_id, ApiClient.secret_hash).where(
-                        ApiClient.id == client_id
-                    )
-                )
-            ).first()
+        statement = select(ApiClient.user_id, ApiClient.secret_hash).where(
+            ApiClient.id == client_id
+        )
+        row = await self._database.run_read(
+            lambda connection: connection.execute(statement).first()
+        )
         if row is None:
             return None
         record = _ClientRecord(user_id=row.user_id, secret_hash=row.secret_hash)
@@ -297,6 +300,12 @@ class AuthService:
         secret: str | None = None,
     ) -> tuple[ApiClient, str]:
         """Create a client for a user; return it with its secret, shown once."""
+        name = name.strip()
+        if has_control_character(name):
+            raise BadRequestError(
+                "The client name must not contain control characters.",
+                details=[{"field": "name", "message": "Control character."}],
+            )
         secret = secret or generate_secret()
         client = ApiClient(
             id=client_id or new_id("cli"),
@@ -308,7 +317,7 @@ class AuthService:
         async with self._database.transaction() as session:
             if await session.get(User, user_id) is None:
                 raise BadRequestError(
-                    f"No user has the id {user_id!r}.",
+                    f"No user has the id {shorten(user_id)!r}.",
                     details=[{"field": "user_id", "message": "Unknown user."}],
                 )
             session.add(client)
@@ -339,7 +348,7 @@ class AuthService:
         async with self._database.transaction() as session:
             client = await session.get(ApiClient, client_id)
             if client is None:
-                raise NotFoundError(f"No API client has the id {client_id!r}.")
+                raise NotFoundError(f"No API client has the id {shorten(client_id)!r}.")
             if not principal.is_admin and client.user_id != principal.user_id:
                 raise ForbiddenError("Members can delete only their own API clients.")
             await session.delete(client)

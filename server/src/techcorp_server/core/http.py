@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import BadRequestError, FieldError, UnsupportedMediaTypeError
+from .text import shorten
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -40,12 +41,43 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8259 section 4 leaves duplicate names undefined; taking the last one
+    # silently would let two parsers of the same body disagree.
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise ValueError(f"the name {shorten(name)!r} appears twice")
+            seen.add(name)
+    return document
+
+
 def parse_json(body: bytes) -> Any:
     """Parse a JSON body, keeping decimal numbers exact as `Decimal`."""
     try:
-        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequestError(f"The request body is not valid JSON: {exc}.") from exc
+        return json.loads(
+            body,
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_reject_duplicate_keys,
+        )
+    except RecursionError as exc:
+        raise BadRequestError(
+            "The request body is not valid JSON: it is nested too deeply."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise BadRequestError(
+            "The request body is not valid JSON: it is not UTF-8 text."
+        ) from exc
+    except ValueError as exc:
+        # Python's limit on integer digits (CVE-2020-10735) names an
+        # interpreter setting; say what is wrong with the body instead.
+        reason = str(exc)
+        if "int_max_str_digits" in reason:
+            reason = "a number has too many digits"
+        raise BadRequestError(f"The request body is not valid JSON: {reason}.") from exc
 
 
 def media_type_of(request: Request) -> str:
@@ -59,12 +91,26 @@ def _is_json_media_type(media_type: str) -> bool:
     )
 
 
+def _charset_of(request: Request) -> str | None:
+    content_type = request.headers.get("content-type", "")
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 async def read_json_object(request: Request) -> dict[str, Any]:
     """Read the body as a JSON object, rejecting other media types."""
     media_type = media_type_of(request)
     if not _is_json_media_type(media_type):
         raise UnsupportedMediaTypeError(
             "Send the request body as JSON with 'Content-Type: application/json'."
+        )
+    # JSON exchanged between systems is UTF-8 (RFC 8259 section 8.1).
+    if _charset_of(request) not in (None, "utf-8", "utf8"):
+        raise UnsupportedMediaTypeError(
+            "Send JSON encoded as UTF-8; other charsets are not accepted."
         )
     body = await request.body()
     if not body.strip():
@@ -75,10 +121,16 @@ async def read_json_object(request: Request) -> dict[str, Any]:
     return document
 
 
+MAX_DETAILS = 50
+"""Field errors listed in one response, so a huge body gets a small answer."""
+
+MAX_FIELDS_IN_MESSAGE = 10
+
+
 def validation_details(exc: ValidationError) -> list[FieldError]:
     details: list[FieldError] = []
-    for error in exc.errors(include_url=False, include_input=False):
-        field = ".".join(str(part) for part in error["loc"]) or "body"
+    for error in exc.errors(include_url=False, include_input=False)[:MAX_DETAILS]:
+        field = shorten(".".join(str(part) for part in error["loc"]) or "body")
         if error["type"] == "extra_forbidden":
             message = "Unknown field; it cannot be set through the API."
         elif error["type"] == "missing":
@@ -97,7 +149,10 @@ def validate(model: type[ModelT], document: Any) -> ModelT:
         return model.model_validate(document)
     except ValidationError as exc:
         details = validation_details(exc)
-        fields = ", ".join(sorted({item["field"] for item in details}))
+        names = sorted({item["field"] for item in details})
+        fields = ", ".join(names[:MAX_FIELDS_IN_MESSAGE])
+        if exc.error_count() > len(names[:MAX_FIELDS_IN_MESSAGE]):
+            fields += f" and more ({exc.error_count()} errors in all)"
         raise BadRequestError(
             f"The request has invalid fields: {fields}.", details=details
         ) from exc

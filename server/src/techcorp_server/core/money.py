@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+# Enough digits for any accepted amount, so conversions never round.
+_EXACT = Context(prec=64, traps=[Inexact])
 
 MAX_PRICE = Decimal("99999999.99")
 """The largest accepted price, so every price fits a 64-bit count of cents."""
@@ -24,10 +27,25 @@ def _validate_price(value: Any) -> Decimal:
         raise _price_error("Must not be negative.")
     if amount > MAX_PRICE:
         raise _price_error(f"Must be at most {MAX_PRICE}.")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
+    if not has_at_most_two_decimals(amount):
         raise _price_error("Must have at most two decimals.")
     return amount
+
+
+def has_at_most_two_decimals(amount: Decimal) -> bool:
+    """Tell whether a finite amount is a whole number of cents, exactly.
+
+    This reads the digits instead of calling `normalize()` or multiplying,
+    because both round to the context's 28 digits: `99.99000...0001` with
+    thirty digits would pass as 99.99.
+    """
+    _, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    if not any(digits):
+        return True
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return exponent + trailing_zeros >= -2
 
 
 def _price_error(message: str) -> PydanticCustomError:
@@ -52,7 +70,8 @@ Price = Annotated[
 
 
 def to_cents(amount: Decimal) -> int:
-    return int(amount * 100)
+    """Convert an amount already checked by `has_at_most_two_decimals`."""
+    return int(amount.scaleb(2, context=_EXACT))
 
 
 def cents_to_json(cents: int) -> float | int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from starlette.datastructures import QueryParams
 
 from .errors import BadRequestError
+from .text import shorten
 
 
 def _single(params: QueryParams, name: str) -> str | None:
@@ -21,6 +23,12 @@ def _single(params: QueryParams, name: str) -> str | None:
     return values[0]
 
 
+MAX_INTEGER_LENGTH = 20
+"""Characters of an integer parameter: enough for any signed 64-bit integer."""
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
 def query_int(
     params: QueryParams, name: str, *, default: int, minimum: int, maximum: int
 ) -> int:
@@ -28,19 +36,28 @@ def query_int(
     if raw is None:
         return default
     text = raw.strip()
-    if not text.lstrip("+-").isdigit() or not text.isascii() or len(text) > 12:
+    bounds = f"between {minimum} and {maximum}"
+
+    # Checking the length first keeps huge digit strings away from int(),
+    # which CPython 3.11 and later reject past 4300 digits by default.
+    if len(text) > MAX_INTEGER_LENGTH:
+        too_long = f"Too long: at most {MAX_INTEGER_LENGTH} characters."
         raise BadRequestError(
-            f"Query parameter '{name}' must be an integer, got {raw!r}.",
+            f"Query parameter '{name}' must be an integer {bounds}, but its "
+            f"value is {len(text)} characters long.",
+            details=[{"field": name, "message": too_long}],
+        )
+    if not _INTEGER.fullmatch(text):
+        raise BadRequestError(
+            f"Query parameter '{name}' must be an integer, got {shorten(raw)!r}.",
             details=[{"field": name, "message": "Not an integer."}],
         )
+
     value = int(text)
     if not minimum <= value <= maximum:
         raise BadRequestError(
-            f"Query parameter '{name}' must be between {minimum} and {maximum}, "
-            f"got {value}.",
-            details=[
-                {"field": name, "message": f"Must be between {minimum} and {maximum}."}
-            ],
+            f"Query parameter '{name}' must be {bounds}, got {value}.",
+            details=[{"field": name, "message": f"Must be {bounds}."}],
         )
     return value
 
@@ -69,7 +86,7 @@ def query_money(params: QueryParams, name: str) -> Decimal | None:
         value = None
     if value is None or not value.is_finite():
         raise BadRequestError(
-            f"Query parameter '{name}' must be a number, got {raw!r}.",
+            f"Query parameter '{name}' must be a number, got {shorten(raw)!r}.",
             details=[{"field": name, "message": "Not a finite number."}],
         )
     if value < 0:

@@ -16,26 +16,17 @@ from pydantic_core import PydanticCustomError
 
 from ..core.money import MAX_PRICE, Price
 from ..core.schemas import optional_field
+from ..core.text import reject_control_characters
 
 MAX_NAME_LENGTH = 200
 MAX_CATEGORY_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 10_000
 
 
-def _reject_control_characters(value: str) -> str:
-    # A name or category is a single line of text, so a newline or NUL in it
-    # is a client bug, and it would also corrupt line-based logs.
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
-        raise PydanticCustomError(
-            "control_character", "Must not contain control characters."
-        )
-    return value
-
-
 ProductName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
-    AfterValidator(_reject_control_characters),
+    AfterValidator(reject_control_characters),
 ]
 Category = Annotated[
     str,
@@ -45,7 +36,7 @@ Category = Annotated[
         min_length=1,
         max_length=MAX_CATEGORY_LENGTH,
     ),
-    AfterValidator(_reject_control_characters),
+    AfterValidator(reject_control_characters),
 ]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION_LENGTH)]
 

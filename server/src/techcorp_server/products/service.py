@@ -13,12 +13,14 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
 from ..core.db import Database, isoformat, utc_now
 from ..core.errors import BadRequestError, NotFoundError
 from ..core.ids import new_id
 from ..core.money import cents_to_json, to_cents
 from ..core.pagination import envelope
+from ..core.text import shorten
 from .cache import ListPageCache, ListQuery, RenderedPage
 from .models import Product
 from .schemas import ProductCreate, ProductUpdate
@@ -95,22 +97,23 @@ class ProductCatalog:
 
         # Both statements run in one read transaction, so the total and the
         # rows come from the same snapshot.
-        async with self.database.read() as session:
-            total = await session.scalar(count) or 0
-            items = []
-            if query.page.offset < total:
-                result = await session.execute(rows)
-                items = [product_json(row) for row in result.mappings()]
+        def read_page(connection: Connection) -> tuple[int, list[dict[str, Any]]]:
+            total = connection.scalar(count) or 0
+            if query.page.offset >= total:
+                return total, []
+            result = connection.execute(rows)
+            return total, [product_json(row) for row in result.mappings()]
+
+        total, items = await self.database.run_read(read_page)
 
         body = orjson.dumps(envelope(items, query.page, total))
         return RenderedPage(body=body, total=total, rendered_at=rendered_at)
 
     async def get(self, product_id: str) -> dict[str, Any]:
-        async with self.database.read() as session:
-            result = await session.execute(
-                select(*COLUMNS).where(products.c.id == product_id)
-            )
-            row = result.mappings().one_or_none()
+        statement = select(*COLUMNS).where(products.c.id == product_id)
+        row = await self.database.run_read(
+            lambda connection: connection.execute(statement).mappings().one_or_none()
+        )
         if row is None:
             raise _product_not_found(product_id)
         return product_json(row)
@@ -185,4 +188,4 @@ class ProductCatalog:
 
 
 def _product_not_found(product_id: str) -> NotFoundError:
-    return NotFoundError(f"No product has the id {product_id!r}.")
+    return NotFoundError(f"No product has the id {shorten(product_id)!r}.")

@@ -17,7 +17,8 @@ router = OperationRouter("/v2/users", "Users")
 UPDATE_DESCRIPTION = (
     "Changes `email`, `role` or both, and a field left out keeps its value. "
     "A member can change only their own email, and only an admin can change "
-    "a role. The last admin cannot be demoted (409)."
+    "a role. A member may send back their current role unchanged. The last "
+    "admin cannot be demoted (409)."
 )
 
 

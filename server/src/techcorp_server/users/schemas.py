@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 from ..auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from ..auth.principal import Role
 from ..core.schemas import optional_field
+from ..core.text import reject_control_characters
 
 MAX_EMAIL_LENGTH = 254
 """Maximum length of an email address, as email-validator derives it from RFC 5321."""
@@ -43,8 +44,14 @@ Email = Annotated[
         {"type": "string", "format": "email", "maxLength": MAX_EMAIL_LENGTH}
     ),
 ]
+# Spaces are allowed because NIST SP 800-63B (revision 3, section 5.1.1.2)
+# recommends accepting every printing character and the space. A control
+# character such as NUL cannot be typed into a password field, so one in a
+# request is a client bug.
 Password = Annotated[
-    str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
+    str,
+    Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH),
+    AfterValidator(reject_control_characters),
 ]
 
 

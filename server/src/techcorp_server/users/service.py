@@ -2,11 +2,14 @@
 
 Who may change what:
 
-| change                      | admin | member        |
-|-----------------------------|-------|---------------|
-| create or delete a user     | yes   | no            |
+| change                      | admin | member         |
+|-----------------------------|-------|----------------|
+| create or delete a user     | yes   | no             |
 | a user's email              | any   | only their own |
-| a user's role               | yes   | no            |
+| a user's role               | yes   | no             |
+
+A member may still send their current role back unchanged, so a client can
+`PUT` the user it fetched after editing the email.
 
 Whatever the caller, the last admin can be neither demoted nor deleted, so
 the API always keeps someone who can manage it.
@@ -27,6 +30,7 @@ from ..core.errors import BadRequestError, ConflictError, ForbiddenError, NotFou
 from ..core.http import validate
 from ..core.ids import new_id
 from ..core.pagination import PageRequest
+from ..core.text import shorten
 from .models import User
 from .schemas import UserCreate, UserUpdate
 
@@ -116,11 +120,13 @@ class UserService:
                 "Nothing to change. Give 'email', 'role' or both.",
                 details=[{"field": "body", "message": "No field to change."}],
             )
-        _authorize_update(actor, user_id, changes)
+        _authorize_update(actor, user_id)
 
         async with self.database.transaction() as session:
             user = await _get_for_update(session, user_id)
             new_role = changes.role if changes.role != user.role else None
+            if new_role is not None and not actor.is_admin:
+                raise ForbiddenError("Only an admin can change a user's role.")
             if new_role is not None and user.role == "admin":
                 await _ensure_another_admin(session, user.id, "demoted")
 
@@ -151,17 +157,15 @@ class UserService:
         self.auth.invalidate_user(user_id)
 
 
-def _authorize_update(actor: Principal, user_id: str, changes: UserUpdate) -> None:
-    if actor.is_admin:
-        return
-    if changes.role is not None:
-        raise ForbiddenError("Only an admin can change a user's role.")
-    if user_id != actor.user_id:
+def _authorize_update(actor: Principal, user_id: str) -> None:
+    # The role is checked once the user is read: a member may send back the
+    # role they already have, as a client that edits what it fetched does.
+    if not actor.is_admin and user_id != actor.user_id:
         raise ForbiddenError("A member can change only their own email.")
 
 
 def _user_not_found(user_id: str) -> NotFoundError:
-    return NotFoundError(f"No user has the id {user_id!r}.")
+    return NotFoundError(f"No user has the id {shorten(user_id)!r}.")
 
 
 def _email_taken(email: str) -> ConflictError:
