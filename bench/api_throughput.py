@@ -156,6 +156,7 @@ def run_once(
         timeout_seconds=WRK_TIMEOUT_SECONDS,
         headers=request.headers,
         json_body=request.json_body,
+        random_pages=request.random_pages,
     )
     if result.error_count:
         raise WrkError(
@@ -292,8 +293,14 @@ def explain_scenarios(runs: list[ScenarioRuns], args: argparse.Namespace) -> lis
         "access log writes nothing), the rate limiter (on, with a limit of "
         f"{RATE_LIMIT_PER_MINUTE:,} per minute that no run reaches), bearer token "
         "verification, routing, query validation and the page itself. With the "
-        "list cache on, the page is a JSON body kept in memory. With it off, "
-        "every request runs the SQLite count and page queries.",
+        "list cache on, the page is a JSON body kept in memory, read again from "
+        "SQLite every 2 s (TECHCORP_LIST_CACHE_SECONDS). With it off, each page "
+        "runs the SQLite count and page queries, but requests for the same page "
+        "that arrive while its read is running share that read; the rows with "
+        f"random pages (1 to {scenarios.RANDOM_PAGES}) spread requests over "
+        "different queries, so they show the database cost.",
+        "The access-log row runs at log level info, so every request also "
+        "writes one JSON line to the server's log file.",
         "The token row checks the client secret against its HMAC and signs a new "
         "JWT for every request. After the first request the client's record "
         "comes from an in-memory cache.",

@@ -27,6 +27,8 @@ FILTERED_PATH = (
     f"/v2/products?category={FILTER_CATEGORY}&min_price={FILTER_MIN_PRICE}"
     f"&max_price={FILTER_MAX_PRICE}&limit={PAGE_LIMIT}"
 )
+RANDOM_PAGES = 100
+"""Pages the uncached scenarios spread over, so requests rarely repeat."""
 TOKEN_PATH = "/v2/auth/token"  # noqa: S105 - a URL path, not a password
 CHECK_TIMEOUT_SECONDS = 30.0
 
@@ -73,6 +75,8 @@ class Scenario:
     """Raises `ScenarioError` unless a response body fits a catalog of this size."""
     authenticated: bool = False
     posts_credentials: bool = False
+    random_pages: int | None = None
+    """Ask for a random page from 1 to this number on every request."""
 
 
 SCENARIOS = [
@@ -109,11 +113,27 @@ SCENARIOS = [
         authenticated=True,
     ),
     Scenario(
+        f"GET {LIST_PATH}&page=1..{RANDOM_PAGES}, list cache off",
+        "api-uncached",
+        LIST_PATH,
+        _check_first_page,
+        authenticated=True,
+        random_pages=RANDOM_PAGES,
+    ),
+    Scenario(
         f"GET {FILTERED_PATH}, list cache off",
         "api-uncached",
         FILTERED_PATH,
         _check_filtered_page,
         authenticated=True,
+    ),
+    Scenario(
+        f"GET {FILTERED_PATH}&page=1..{RANDOM_PAGES}, list cache off",
+        "api-uncached",
+        FILTERED_PATH,
+        _check_filtered_page,
+        authenticated=True,
+        random_pages=RANDOM_PAGES,
     ),
 ]
 
@@ -125,6 +145,7 @@ class Request:
     url: str
     headers: dict[str, str]
     json_body: str | None
+    random_pages: int | None = None
 
 
 def credentials_body(catalog: Catalog) -> str:
@@ -169,7 +190,12 @@ def build_request(
     """Build the request wrk repeats, from the servers' URLs and credentials."""
     headers = {"Authorization": f"Bearer {token}"} if scenario.authenticated else {}
     json_body = credentials_body(catalog) if scenario.posts_credentials else None
-    return Request(urls[scenario.server] + scenario.path, headers, json_body)
+    return Request(
+        urls[scenario.server] + scenario.path,
+        headers,
+        json_body,
+        scenario.random_pages,
+    )
 
 
 def check_scenario(scenario: Scenario, request: Request, products: int) -> Any:

@@ -86,8 +86,13 @@ def run_wrk(
     timeout_seconds: float,
     headers: dict[str, str] | None = None,
     json_body: str | None = None,
+    random_pages: int | None = None,
 ) -> WrkResult:
-    """Load `url` with one wrk thread, sending `json_body` as a POST if given."""
+    """Load `url` with one wrk thread, sending `json_body` as a POST if given.
+
+    With `random_pages`, each request asks for a random page from 1 to that
+    number, appended to `url` (which must already have a query string).
+    """
     command = [
         wrk,
         "--threads=1",
@@ -102,7 +107,11 @@ def run_wrk(
 
     # The body goes through the environment so that secrets in it stay out of
     # the process list.
-    env = {**os.environ, "WRK_BODY": json_body or ""}
+    env = {
+        **os.environ,
+        "WRK_BODY": json_body or "",
+        "WRK_PAGES": str(random_pages or ""),
+    }
     completed = subprocess.run(  # noqa: S603
         command, env=env, capture_output=True, text=True, check=False
     )

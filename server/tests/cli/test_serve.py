@@ -6,6 +6,9 @@ import signal
 from pathlib import Path
 
 import httpx
+from alembic.script import ScriptDirectory
+
+from techcorp_server.core.migrate import alembic_config
 
 from ..utils.server import ServerProcess
 from .conftest import CommandLine
@@ -74,4 +77,5 @@ def test_migrate_twice_changes_nothing(cli: CommandLine) -> None:
         result = cli.run("migrate")
         assert result.returncode == 0, result.stderr
 
-    assert cli.query("SELECT version_num FROM alembic_version") == [("0001",)]
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert cli.query("SELECT version_num FROM alembic_version") == [(head,)]

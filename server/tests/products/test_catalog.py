@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from techcorp_server.core.db import Database
 from techcorp_server.core.errors import NotFoundError
 from techcorp_server.core.migrate import upgrade_to_head
 from techcorp_server.core.pagination import PageRequest
-from techcorp_server.products.cache import ListQuery
+from techcorp_server.products.cache import ListQuery, RenderedPage
 from techcorp_server.products.schemas import ProductCreate, ProductUpdate
 from techcorp_server.products.service import ProductCatalog
 
@@ -93,3 +94,54 @@ async def test_failed_write_keeps_cache(database: Database) -> None:
         await catalog.delete("prd_missing")
 
     assert await catalog.list_page(FIRST_PAGE) is cached
+
+
+async def test_concurrent_misses_share_one_read(database: Database) -> None:
+    catalog = ProductCatalog(database, cache_entries=8)
+    await catalog.create(book("3.00"))
+    reads = 0
+    render_page = catalog._render_page
+
+    async def counted(query: ListQuery, known_total: int | None) -> RenderedPage:
+        nonlocal reads
+        reads += 1
+        return await render_page(query, known_total)
+
+    catalog._render_page = counted  # type: ignore[method-assign]
+    pages = await asyncio.gather(*(catalog.list_page(FIRST_PAGE) for _ in range(20)))
+
+    assert reads == 1
+    assert all(page is pages[0] for page in pages)
+
+    await catalog.create(book("4.00"))
+    after_write = await catalog.list_page(FIRST_PAGE)
+
+    assert reads == 2
+    assert orjson.loads(after_write.body)["total"] == 2
+
+
+async def test_known_total_skips_count(database: Database) -> None:
+    catalog = ProductCatalog(database, cache_entries=8)
+    for price in ("1.00", "2.00", "3.00"):
+        await catalog.create(book(price))
+    totals: list[int | None] = []
+    render_page = catalog._render_page
+
+    async def recorded(query: ListQuery, known_total: int | None) -> RenderedPage:
+        totals.append(known_total)
+        return await render_page(query, known_total)
+
+    catalog._render_page = recorded  # type: ignore[method-assign]
+    first = FIRST_PAGE
+    second = ListQuery(first.category, None, None, PageRequest(2, 1))
+    await catalog.list_page(first)
+    page_two = await catalog.list_page(second)
+
+    assert totals == [None, 3]
+    assert orjson.loads(page_two.body)["total"] == 3
+
+    await catalog.create(book("4.00"))
+    after_write = await catalog.list_page(second)
+
+    assert totals == [None, 3, None]
+    assert orjson.loads(after_write.body)["total"] == 4

@@ -3,8 +3,9 @@
 SQLite allows one writer at a time. Writes therefore go through their own
 single-connection engine that starts every transaction with `BEGIN IMMEDIATE`,
 so two writers queue inside the process instead of failing with
-`database is locked`; reads use a pool of their own and never wait for writes
-(WAL mode). PostgreSQL uses one pooled engine for both.
+`database is locked`. Reads use a pool of their own and never wait for writes
+(WAL mode); the hot ones go through `Database.run_read`, which runs a whole
+read in one worker thread. PostgreSQL uses one pooled engine for everything.
 """
 
 from __future__ import annotations

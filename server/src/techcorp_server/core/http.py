@@ -1,4 +1,4 @@
-"""JSON in and out: response rendering, body parsing and query parsing."""
+"""JSON in and out: response rendering and request body parsing."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def json_response(
 
 def _reject_constant(name: str) -> None:
     # NaN and Infinity are not JSON (RFC 8259 section 6); Python's parser
-    # accepts them unless told otherwise.
+    # accepts them unless a hook rejects them.
     raise ValueError(f"{name} is not a valid JSON number")
 
 
@@ -73,7 +73,7 @@ def parse_json(body: bytes) -> Any:
         ) from exc
     except ValueError as exc:
         # Python's limit on integer digits (CVE-2020-10735) names an
-        # interpreter setting; say what is wrong with the body instead.
+        # interpreter setting, so the message names the body's problem instead.
         reason = str(exc)
         if "int_max_str_digits" in reason:
             reason = "a number has too many digits"

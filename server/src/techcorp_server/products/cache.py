@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 from ..core.pagination import PageRequest
 
+ListFilter = tuple[str | None, int | None, int | None]
+"""Category and price bounds in cents: what a list's total depends on."""
+
 
 @dataclass(frozen=True, slots=True)
 class ListQuery:
@@ -34,6 +37,10 @@ class ListQuery:
     min_cents: int | None
     max_cents: int | None
     page: PageRequest
+
+    @property
+    def filter(self) -> ListFilter:
+        return (self.category, self.min_cents, self.max_cents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,9 @@ class ListPageCache:
     `generation` changes on every `clear()`. A page read from the database
     is stored only if no clear happened since its read began, so a read that
     overlaps a write cannot put its stale page back after the write.
+
+    The total of each filter is kept too, under the same rules, so reading
+    another page of a known filter skips the `count(*)`.
     """
 
     def __init__(self, max_entries: int, max_age_seconds: float | None = None) -> None:
@@ -65,6 +75,7 @@ class ListPageCache:
         self.max_age_seconds = max_age_seconds
         self.generation = 0
         self._pages: OrderedDict[ListQuery, RenderedPage] = OrderedDict()
+        self._totals: OrderedDict[ListFilter, tuple[int, float]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -88,11 +99,35 @@ class ListPageCache:
         if len(self._pages) > self.max_entries:
             self._pages.popitem(last=False)
 
+    def get_total(self, list_filter: ListFilter) -> int | None:
+        entry = self._totals.get(list_filter)
+        if entry is None:
+            return None
+        total, rendered_at = entry
+        if self._is_too_old(rendered_at):
+            del self._totals[list_filter]
+            return None
+        return total
+
+    def put_total(
+        self, list_filter: ListFilter, page: RenderedPage, generation: int
+    ) -> None:
+        if self.max_entries == 0 or generation != self.generation:
+            return
+        self._totals[list_filter] = (page.total, page.rendered_at)
+        self._totals.move_to_end(list_filter)
+        if len(self._totals) > self.max_entries:
+            self._totals.popitem(last=False)
+
     def clear(self) -> None:
         self.generation += 1
         self._pages.clear()
+        self._totals.clear()
 
     def _is_expired(self, page: RenderedPage) -> bool:
+        return self._is_too_old(page.rendered_at)
+
+    def _is_too_old(self, rendered_at: float) -> bool:
         if self.max_age_seconds is None:
             return False
-        return time.monotonic() - page.rendered_at > self.max_age_seconds
+        return time.monotonic() - rendered_at > self.max_age_seconds

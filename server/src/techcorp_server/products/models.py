@@ -13,6 +13,8 @@ class Product(Base):
     __table_args__ = (
         Index("ix_products_category_price_cents", "category", "price_cents"),
         Index("ix_products_price_cents", "price_cents"),
+        # Lists of one category are ordered newest first, by id.
+        Index("ix_products_category_id", "category", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -7,6 +7,7 @@ that cache once its transaction has committed.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -71,19 +72,44 @@ class ProductCatalog:
     ) -> None:
         self.database = database
         self.cache = ListPageCache(cache_entries, cache_max_age_seconds)
+        self._reads: dict[tuple[ListQuery, int], asyncio.Task[RenderedPage]] = {}
 
     async def list_page(self, query: ListQuery) -> RenderedPage:
-        """Return one page of matching products, newest first, as JSON."""
+        """Return one page of matching products, newest first, as JSON.
+
+        Requests that miss the cache for the same page at the same time share
+        one database read. Without this, a page expiring under load sends
+        every waiting request to the database at once.
+        """
         cached = self.cache.get(query)
         if cached is not None:
             return cached
 
-        generation = self.cache.generation
-        page = await self._render_page(query)
-        self.cache.put(query, page, generation)
-        return page
+        # The generation is part of the key, so a request arriving after a
+        # write never shares a read that began before it.
+        key = (query, self.cache.generation)
+        read = self._reads.get(key)
+        if read is None:
+            known_total = self.cache.get_total(query.filter)
+            read = asyncio.create_task(self._render_page(query, known_total))
+            self._reads[key] = read
+            read.add_done_callback(lambda done: self._finish_read(key, done))
+        # A caller that goes away must not cancel the read the others await.
+        return await asyncio.shield(read)
 
-    async def _render_page(self, query: ListQuery) -> RenderedPage:
+    def _finish_read(
+        self, key: tuple[ListQuery, int], read: asyncio.Task[RenderedPage]
+    ) -> None:
+        del self._reads[key]
+        if read.cancelled() or read.exception() is not None:
+            return
+        query, generation = key
+        self.cache.put(query, read.result(), generation)
+        self.cache.put_total(query.filter, read.result(), generation)
+
+    async def _render_page(
+        self, query: ListQuery, known_total: int | None = None
+    ) -> RenderedPage:
         conditions = _filter_conditions(query)
         count = select(func.count()).select_from(products).where(*conditions)
         rows = (
@@ -95,10 +121,14 @@ class ProductCatalog:
         )
         rendered_at = time.monotonic()
 
-        # Both statements run in one read transaction, so the total and the
-        # rows come from the same snapshot.
+        # Both statements run in one read transaction, so a counted total and
+        # the rows come from the same snapshot. A known total is one counted
+        # since the last write through this process.
         def read_page(connection: Connection) -> tuple[int, list[dict[str, Any]]]:
-            total = connection.scalar(count) or 0
+            if known_total is not None:
+                total = known_total
+            else:
+                total = connection.scalar(count) or 0
             if query.page.offset >= total:
                 return total, []
             result = connection.execute(rows)
