@@ -97,7 +97,16 @@ def test_expired_page_read_again() -> None:
 
     assert cache.get(query(1)) is None
     assert cache.get(query(2)) is not None
-    assert len(cache) == 1
+    assert cache.get_stale(query(1)) is not None
+
+
+def test_clear_drops_stale_pages() -> None:
+    cache = ListPageCache(max_entries=4, max_age_seconds=5.0)
+    cache.put(query(1), rendered(age_seconds=6.0), cache.generation)
+
+    cache.clear()
+
+    assert cache.get_stale(query(1)) is None
 
 
 def test_pages_never_expire_without_max_age() -> None:

@@ -145,3 +145,26 @@ async def test_known_total_skips_count(database: Database) -> None:
 
     assert totals == [None, 3, None]
     assert orjson.loads(after_write.body)["total"] == 4
+
+
+async def test_expired_page_served_while_read(database: Database) -> None:
+    catalog = ProductCatalog(database, cache_entries=8, cache_max_age_seconds=0.3)
+    await catalog.create(book("5.00"))
+    first = await catalog.list_page(FIRST_PAGE)
+    await asyncio.sleep(0.4)
+    release = asyncio.Event()
+    render_page = catalog._render_page
+
+    async def slow(query: ListQuery, known_total: int | None) -> RenderedPage:
+        await release.wait()
+        return await render_page(query, known_total)
+
+    catalog._render_page = slow  # type: ignore[method-assign]
+    served = await asyncio.wait_for(catalog.list_page(FIRST_PAGE), timeout=1)
+
+    assert served is first
+    release.set()
+    await asyncio.sleep(0.05)
+    refreshed = catalog.cache.get(FIRST_PAGE)
+    assert refreshed is not None
+    assert refreshed is not first

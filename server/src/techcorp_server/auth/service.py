@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -115,6 +116,7 @@ class AuthService:
         self._roles: dict[str, tuple[float, Role | None]] = {}
         self._clients: dict[str, tuple[float, _ClientRecord]] = {}
         self._callers: dict[str, _RememberedCaller] = {}
+        self._lookups: dict[tuple[str, int], asyncio.Task[Principal]] = {}
         # Bumped on every invalidation. A lookup that began before a change
         # committed must not cache what it read, or the old role would stay.
         self._generation = 0
@@ -188,7 +190,9 @@ class AuthService:
 
         The caller of a token is remembered for `auth_cache_seconds` (never
         past the token's expiry), and forgotten at once when this process
-        changes a user or a client.
+        changes a user or a client. Requests with the same token that arrive
+        while its caller is being looked up share that lookup, so an expiring
+        entry does not send every waiting request to the database at once.
         """
         token = _bearer_token(request.headers.get("authorization"))
         remembered = self._callers.get(token)
@@ -199,6 +203,16 @@ class AuthService:
         ):
             return remembered.principal
 
+        key = (token, self._generation)
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            lookup = asyncio.create_task(self._look_up_caller(token))
+            self._lookups[key] = lookup
+            lookup.add_done_callback(lambda done: self._finish_lookup(key, done))
+        # A caller that goes away must not cancel the lookup others await.
+        return await asyncio.shield(lookup)
+
+    async def _look_up_caller(self, token: str) -> Principal:
         generation = self._generation
         principal = await self._verified_principal(token)
         seconds_left = min(self._cache_seconds, self.tokens.seconds_left(token))
@@ -209,6 +223,14 @@ class AuthService:
                 principal, generation, time.monotonic() + seconds_left
             )
         return principal
+
+    def _finish_lookup(
+        self, key: tuple[str, int], lookup: asyncio.Task[Principal]
+    ) -> None:
+        del self._lookups[key]
+        if not lookup.cancelled():
+            # Marks a rejected token's error as seen when nobody awaited it.
+            lookup.exception()
 
     async def _verified_principal(self, token: str) -> Principal:
         try:

@@ -81,14 +81,20 @@ class ListPageCache:
         return len(self._pages)
 
     def get(self, query: ListQuery) -> RenderedPage | None:
+        """Return the page if it is younger than `max_age_seconds`."""
         page = self._pages.get(query)
-        if page is None:
-            return None
-        if self._is_expired(page):
-            del self._pages[query]
+        if page is None or self._is_expired(page):
             return None
         self._pages.move_to_end(query)
         return page
+
+    def get_stale(self, query: ListQuery) -> RenderedPage | None:
+        """Return the page whatever its age, while it is still stored.
+
+        Every write through the catalog clears the cache, so a stored page is
+        never older than the last such write, only older than the maximum age.
+        """
+        return self._pages.get(query)
 
     def put(self, query: ListQuery, page: RenderedPage, generation: int) -> None:
         """Store a page read while `generation` was current, if it still is."""

@@ -78,13 +78,22 @@ class ProductCatalog:
         """Return one page of matching products, newest first, as JSON.
 
         Requests that miss the cache for the same page at the same time share
-        one database read. Without this, a page expiring under load sends
-        every waiting request to the database at once.
+        one database read. A page that only outlived the maximum age (no
+        write through this process since) is served while one request reads
+        it again, so an expiring page never makes requests wait under load.
         """
         cached = self.cache.get(query)
         if cached is not None:
             return cached
 
+        read = self._read_once(query)
+        stale = self.cache.get_stale(query)
+        if stale is not None:
+            return stale
+        # A caller that goes away must not cancel the read the others await.
+        return await asyncio.shield(read)
+
+    def _read_once(self, query: ListQuery) -> asyncio.Task[RenderedPage]:
         # The generation is part of the key, so a request arriving after a
         # write never shares a read that began before it.
         key = (query, self.cache.generation)
@@ -94,8 +103,7 @@ class ProductCatalog:
             read = asyncio.create_task(self._render_page(query, known_total))
             self._reads[key] = read
             read.add_done_callback(lambda done: self._finish_read(key, done))
-        # A caller that goes away must not cancel the read the others await.
-        return await asyncio.shield(read)
+        return read
 
     def _finish_read(
         self, key: tuple[ListQuery, int], read: asyncio.Task[RenderedPage]
