@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     list_cache_seconds: float = Field(default=2.0, gt=0)
     """How long a cached list page is served before it is read again.
 
-    Writes through this process clear the cache at once; writes by another
-    process (the CLI, a second server) show within this many seconds.
+    Writes through this process clear the cache at once. Writes by another
+    process (the CLI, a second server) show within twice this many seconds,
+    because an expired page is still served while one request reads it again.
     """
 
     @field_validator("trusted_proxies", mode="before")

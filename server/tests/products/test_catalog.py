@@ -14,7 +14,7 @@ from techcorp_server.core.db import Database
 from techcorp_server.core.errors import NotFoundError
 from techcorp_server.core.migrate import upgrade_to_head
 from techcorp_server.core.pagination import PageRequest
-from techcorp_server.products.cache import ListQuery, RenderedPage
+from techcorp_server.products.cache import KnownTotal, ListQuery, RenderedPage
 from techcorp_server.products.schemas import ProductCreate, ProductUpdate
 from techcorp_server.products.service import ProductCatalog
 
@@ -102,10 +102,10 @@ async def test_concurrent_misses_share_one_read(database: Database) -> None:
     reads = 0
     render_page = catalog._render_page
 
-    async def counted(query: ListQuery, known_total: int | None) -> RenderedPage:
+    async def counted(query: ListQuery, known: KnownTotal | None) -> RenderedPage:
         nonlocal reads
         reads += 1
-        return await render_page(query, known_total)
+        return await render_page(query, known)
 
     catalog._render_page = counted  # type: ignore[method-assign]
     pages = await asyncio.gather(*(catalog.list_page(FIRST_PAGE) for _ in range(20)))
@@ -127,9 +127,9 @@ async def test_known_total_skips_count(database: Database) -> None:
     totals: list[int | None] = []
     render_page = catalog._render_page
 
-    async def recorded(query: ListQuery, known_total: int | None) -> RenderedPage:
-        totals.append(known_total)
-        return await render_page(query, known_total)
+    async def recorded(query: ListQuery, known: KnownTotal | None) -> RenderedPage:
+        totals.append(known[0] if known is not None else None)
+        return await render_page(query, known)
 
     catalog._render_page = recorded  # type: ignore[method-assign]
     first = FIRST_PAGE
@@ -155,9 +155,9 @@ async def test_expired_page_served_while_read(database: Database) -> None:
     release = asyncio.Event()
     render_page = catalog._render_page
 
-    async def slow(query: ListQuery, known_total: int | None) -> RenderedPage:
+    async def slow(query: ListQuery, known: KnownTotal | None) -> RenderedPage:
         await release.wait()
-        return await render_page(query, known_total)
+        return await render_page(query, known)
 
     catalog._render_page = slow  # type: ignore[method-assign]
     served = await asyncio.wait_for(catalog.list_page(FIRST_PAGE), timeout=1)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.datastructures import URL, QueryParams
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from .query import query_int
@@ -58,37 +59,48 @@ def envelope(items: list[Any], request: PageRequest, total: int) -> dict[str, An
     return {"data": items, "page": request.page, "limit": request.limit, "total": total}
 
 
-def request_link_header(request: Request, page: PageRequest, total: int) -> str:
+# A Host header that is a plain name or address, with an optional port. Any
+# other value gives relative links (RFC 8288 allows them) instead of echoing it.
+_PLAIN_HOST = re.compile(
+    r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?"
+)
+
+MAX_CACHED_QUERY_BYTES = 1024
+"""Longer query strings are handled without the per-URL caches, which would
+otherwise let a few thousand long URLs fill memory."""
+
+
+def request_link_header(
+    request: Request, page: PageRequest, total: int, keep: tuple[str, ...] = ()
+) -> str:
     """Build the `Link` header of a list response, cached per distinct URL.
 
-    List pages are served from memory, and building the links would
-    otherwise cost more than serving the page.
+    Only the query parameters named in `keep` (the list's filters) are
+    carried into the links, besides `page` and `limit`. List pages are served
+    from memory, and building the links would otherwise cost more than
+    serving the page.
     """
     scope = request.scope
-    return _cached_link_header(
-        scope["scheme"],
-        request.headers.get("host", ""),
-        scope["path"],
-        scope["query_string"],
-        page,
-        total,
-    )
+    host = request.headers.get("host", "")
+    origin = f"{scope['scheme']}://{host}" if _PLAIN_HOST.fullmatch(host) else ""
+    query: bytes = scope["query_string"]
+    arguments = (origin + scope["path"], query, keep, page, total)
+    if len(query) > MAX_CACHED_QUERY_BYTES:
+        return link_header(*arguments)
+    return _cached_link_header(*arguments)
 
 
 @lru_cache(maxsize=4096)
 def _cached_link_header(
-    scheme: str, host: str, path: str, query: bytes, page: PageRequest, total: int
+    base: str, query: bytes, keep: tuple[str, ...], page: PageRequest, total: int
 ) -> str:
-    url = URL(f"{scheme}://{host}{path}?{query.decode('latin-1')}")
-    return link_header(url, page, total)
+    return link_header(base, query, keep, page, total)
 
 
-def link_header(url: URL, request: PageRequest, total: int) -> str:
-    """Build `Link` with first, prev, next and last, keeping other parameters.
-
-    The query is parsed once and the four links are formatted from it: this
-    runs on every list request, cached pages included.
-    """
+def link_header(
+    base: str, query: bytes, keep: tuple[str, ...], request: PageRequest, total: int
+) -> str:
+    """Build `Link` with first, prev, next and last for the list at `base`."""
     last = max(1, -(-total // request.limit))
     pages = {"first": 1, "last": last}
     if request.page > 1:
@@ -98,16 +110,16 @@ def link_header(url: URL, request: PageRequest, total: int) -> str:
 
     kept = [
         (name, value)
-        for name, value in parse_qsl(url.query, keep_blank_values=True)
-        if name not in ("page", "limit")
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        if name in keep
     ]
-    base = f"{url.scheme}://{url.netloc}{url.path}?"
+    prefix = f"{base}?"
     if kept:
-        base += urlencode(kept) + "&"
+        prefix += urlencode(kept) + "&"
 
     links = []
     for relation in ("first", "prev", "next", "last"):
         if relation in pages:
-            target = f"{base}page={pages[relation]}&limit={request.limit}"
+            target = f"{prefix}page={pages[relation]}&limit={request.limit}"
             links.append(f'<{target}>; rel="{relation}"')
     return ", ".join(links)

@@ -21,6 +21,12 @@ from dataclasses import dataclass
 
 from ..core.pagination import PageRequest
 
+STALE_GRACE_FACTOR = 2
+"""An expired page is served while it is read again up to this many max ages."""
+
+KnownTotal = tuple[int, float]
+"""A filter's total and the `time.monotonic()` when it was counted."""
+
 ListFilter = tuple[str | None, int | None, int | None]
 """Category and price bounds in cents: what a list's total depends on."""
 
@@ -51,6 +57,14 @@ class RenderedPage:
     total: int
     rendered_at: float
     """`time.monotonic()` when the page was read from the database."""
+    total_counted_at: float | None = None
+    """When `total` was counted, if earlier than `rendered_at` (a known total)."""
+
+    @property
+    def counted_at(self) -> float:
+        if self.total_counted_at is None:
+            return self.rendered_at
+        return self.total_counted_at
 
 
 class ListPageCache:
@@ -89,12 +103,20 @@ class ListPageCache:
         return page
 
     def get_stale(self, query: ListQuery) -> RenderedPage | None:
-        """Return the page whatever its age, while it is still stored.
+        """Return an expired page that is less than twice the maximum age old.
 
         Every write through the catalog clears the cache, so a stored page is
-        never older than the last such write, only older than the maximum age.
+        never older than the last such write. It can only have missed writes
+        of other processes, for at most twice the maximum age.
         """
-        return self._pages.get(query)
+        page = self._pages.get(query)
+        if page is None:
+            return None
+        if self.max_age_seconds is not None:
+            age = time.monotonic() - page.rendered_at
+            if age > STALE_GRACE_FACTOR * self.max_age_seconds:
+                return None
+        return page
 
     def put(self, query: ListQuery, page: RenderedPage, generation: int) -> None:
         """Store a page read while `generation` was current, if it still is."""
@@ -105,22 +127,24 @@ class ListPageCache:
         if len(self._pages) > self.max_entries:
             self._pages.popitem(last=False)
 
-    def get_total(self, list_filter: ListFilter) -> int | None:
+    def get_total(self, list_filter: ListFilter) -> KnownTotal | None:
+        """Return a filter's total and when it was counted, while fresh."""
         entry = self._totals.get(list_filter)
         if entry is None:
             return None
-        total, rendered_at = entry
-        if self._is_too_old(rendered_at):
+        if self._is_too_old(entry[1]):
             del self._totals[list_filter]
             return None
-        return total
+        return entry
 
     def put_total(
         self, list_filter: ListFilter, page: RenderedPage, generation: int
     ) -> None:
         if self.max_entries == 0 or generation != self.generation:
             return
-        self._totals[list_filter] = (page.total, page.rendered_at)
+        # The count's own time, not the page's: a total carried over from an
+        # earlier count must still expire when that count does.
+        self._totals[list_filter] = (page.total, page.counted_at)
         self._totals.move_to_end(list_filter)
         if len(self._totals) > self.max_entries:
             self._totals.popitem(last=False)

@@ -12,7 +12,12 @@ from ..auth.principal import principal_of, require_admin
 from ..core.errors import BadRequestError
 from ..core.http import JSON_MEDIA_TYPE, json_response, read_model
 from ..core.money import MAX_PRICE, to_cents
-from ..core.pagination import PAGE_QUERY, page_request, request_link_header
+from ..core.pagination import (
+    MAX_CACHED_QUERY_BYTES,
+    PAGE_QUERY,
+    page_request,
+    request_link_header,
+)
 from ..core.query import query_money, query_str
 from ..core.routing import OperationRouter, QueryParam
 from .cache import ListQuery
@@ -26,6 +31,9 @@ from .schemas import (
 from .service import ProductCatalog
 
 router = OperationRouter("/v2/products", "Products")
+
+LIST_FILTERS = ("category", "min_price", "max_price")
+"""Query parameters of the list that its `Link` header carries along."""
 
 PRICE_SCHEMA = {"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)}
 LIST_QUERY = (
@@ -107,11 +115,15 @@ def list_query(params: QueryParams) -> ListQuery:
     errors=(400, 401),
 )
 async def list_products(request: Request) -> Response:
-    query = cached_list_query(request.scope["query_string"])
+    query_string: bytes = request.scope["query_string"]
+    if len(query_string) > MAX_CACHED_QUERY_BYTES:
+        query = list_query(QueryParams(query_string))
+    else:
+        query = cached_list_query(query_string)
     page = await catalog_of(request).list_page(query)
 
     # The body may come from the cache, but the links depend on this URL.
-    link = request_link_header(request, query.page, page.total)
+    link = request_link_header(request, query.page, page.total, keep=LIST_FILTERS)
     return Response(page.body, media_type=JSON_MEDIA_TYPE, headers={"Link": link})
 
 

@@ -22,7 +22,7 @@ from ..core.ids import new_id
 from ..core.money import cents_to_json, to_cents
 from ..core.pagination import envelope
 from ..core.text import shorten
-from .cache import ListPageCache, ListQuery, RenderedPage
+from .cache import KnownTotal, ListPageCache, ListQuery, RenderedPage
 from .models import Product
 from .schemas import ProductCreate, ProductUpdate
 
@@ -99,8 +99,8 @@ class ProductCatalog:
         key = (query, self.cache.generation)
         read = self._reads.get(key)
         if read is None:
-            known_total = self.cache.get_total(query.filter)
-            read = asyncio.create_task(self._render_page(query, known_total))
+            known = self.cache.get_total(query.filter)
+            read = asyncio.create_task(self._render_page(query, known))
             self._reads[key] = read
             read.add_done_callback(lambda done: self._finish_read(key, done))
         return read
@@ -116,7 +116,7 @@ class ProductCatalog:
         self.cache.put_total(query.filter, read.result(), generation)
 
     async def _render_page(
-        self, query: ListQuery, known_total: int | None = None
+        self, query: ListQuery, known: KnownTotal | None = None
     ) -> RenderedPage:
         conditions = _filter_conditions(query)
         count = select(func.count()).select_from(products).where(*conditions)
@@ -129,14 +129,15 @@ class ProductCatalog:
         )
         rendered_at = time.monotonic()
 
-        # Both statements run in one read transaction, so a counted total and
-        # the rows come from the same snapshot. A known total is one counted
-        # since the last write through this process.
+        # Both statements run in one read transaction. On SQLite that is one
+        # snapshot, so a counted total matches the rows. A known total is one
+        # counted since the last write through this process, at most
+        # `max_age_seconds` ago.
+        # NOTE: PostgreSQL's default READ COMMITTED gives each statement its
+        # own snapshot, so there a total may differ from the rows by the
+        # writes committed between the two statements.
         def read_page(connection: Connection) -> tuple[int, list[dict[str, Any]]]:
-            if known_total is not None:
-                total = known_total
-            else:
-                total = connection.scalar(count) or 0
+            total = known[0] if known is not None else connection.scalar(count) or 0
             if query.page.offset >= total:
                 return total, []
             result = connection.execute(rows)
@@ -145,7 +146,12 @@ class ProductCatalog:
         total, items = await self.database.run_read(read_page)
 
         body = orjson.dumps(envelope(items, query.page, total))
-        return RenderedPage(body=body, total=total, rendered_at=rendered_at)
+        return RenderedPage(
+            body=body,
+            total=total,
+            rendered_at=rendered_at,
+            total_counted_at=known[1] if known is not None else None,
+        )
 
     async def get(self, product_id: str) -> dict[str, Any]:
         statement = select(*COLUMNS).where(products.c.id == product_id)
