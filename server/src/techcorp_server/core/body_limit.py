@@ -9,7 +9,8 @@ stalled upload cannot hold a request open forever.
 
 from __future__ import annotations
 
-import anyio
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import (
@@ -155,9 +156,12 @@ class _BodyReader:
             # it (as streaming responses do) must not time out.
             return await self._receive()
 
-        with anyio.move_on_after(self._read_timeout_seconds) as scope:
-            message = await self._receive()
-        if scope.cancelled_caught:
+        # asyncio.timeout, not anyio's cancel scope: under granian the scope
+        # cost about 50 µs a request, more than a third of a token request.
+        try:
+            async with asyncio.timeout(self._read_timeout_seconds):
+                message = await self._receive()
+        except TimeoutError:
             raise self._fail(
                 RequestTimeoutError(
                     "The request body stopped arriving: no data came for "
@@ -165,7 +169,7 @@ class _BodyReader:
                     "body without pausing.",
                     headers=self._close_headers,
                 )
-            )
+            ) from None
 
         if message["type"] == "http.request":
             self._count(message)
