@@ -90,7 +90,7 @@ def run_wrk(
 ) -> WrkResult:
     """Load `url` with one wrk thread, sending `json_body` as a POST if given.
 
-    With `random_pages`, each request asks for a random page from 1 to that
+    With `random_pages`, each request gets a random page from 1 to that
     number, appended to `url` (which must already have a query string).
     """
     command = [

@@ -1,7 +1,7 @@
 """Writes made by another process show in lists within the cache's bounds.
 
-A second connection to the same SQLite file stands in for another server
-process or the CLI: the catalog hears nothing of its writes.
+A second connection to the same SQLite file plays the part of another
+server process or the CLI, so the catalog learns nothing of its writes.
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from starlette.requests import Request
@@ -32,6 +33,8 @@ from .principal import ROLES, Principal, Role
 from .tokens import Claims, InvalidTokenError, TokenService
 
 logger = logging.getLogger(__name__)
+
+CachedT = TypeVar("CachedT")
 
 REALM = "techcorp"
 BEARER_CHALLENGE = f'Bearer realm="{REALM}"'
@@ -113,8 +116,8 @@ class AuthService:
         # Changes made elsewhere (the CLI, another server process) are seen
         # when an entry expires, after `auth_cache_seconds` at most.
         self._cache_seconds = settings.auth_cache_seconds
-        self._roles: dict[str, tuple[float, Role | None]] = {}
-        self._clients: dict[str, tuple[float, _ClientRecord]] = {}
+        self._roles: dict[str, tuple[float, Any]] = {}
+        self._clients: dict[str, tuple[float, Any]] = {}
         self._callers: dict[str, _RememberedCaller] = {}
         self._lookups: dict[tuple[str, int], asyncio.Task[Principal]] = {}
         # Bumped on every invalidation. A lookup that began before a change
@@ -229,7 +232,8 @@ class AuthService:
     ) -> None:
         del self._lookups[key]
         if not lookup.cancelled():
-            # Marks a rejected token's error as seen when nobody awaited it.
+            # Mark a rejected token's error as retrieved when no request
+            # awaited it, so asyncio does not log it as never retrieved.
             lookup.exception()
 
     async def _verified_principal(self, token: str) -> Principal:
@@ -261,36 +265,53 @@ class AuthService:
         return Principal(user_id=claims.subject, role=role, client_id=claims.client_id)
 
     async def _role_of(self, user_id: str) -> Role | None:
-        cached = self._roles.get(user_id)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        generation = self._generation
-        statement = select(User.role).where(User.id == user_id)
-        role = await self._database.run_read(
-            lambda connection: connection.scalar(statement)
-        )
-        checked: Role | None = role if role in ROLES else None
-        if generation == self._generation:
-            self._remember(self._roles, user_id, checked)
-        return checked
+        async def read_role() -> Role | None:
+            statement = select(User.role).where(User.id == user_id)
+            role = await self._database.run_read(
+                lambda connection: connection.scalar(statement)
+            )
+            return role if role in ROLES else None
+
+        # A missing user is remembered too, so a deleted user's tokens do not
+        # reach the database on every request.
+        return await self._cached(self._roles, user_id, read_role, keep_none=True)
 
     async def _client_record(self, client_id: str) -> _ClientRecord | None:
-        cached = self._clients.get(client_id)
+        async def read_client() -> _ClientRecord | None:
+            statement = select(ApiClient.user_id, ApiClient.secret_hash).where(
+                ApiClient.id == client_id
+            )
+            row = await self._database.run_read(
+                lambda connection: connection.execute(statement).first()
+            )
+            if row is None:
+                return None
+            return _ClientRecord(user_id=row.user_id, secret_hash=row.secret_hash)
+
+        return await self._cached(self._clients, client_id, read_client)
+
+    async def _cached(
+        self,
+        cache: dict[str, tuple[float, Any]],
+        key: str,
+        read: Callable[[], Awaitable[CachedT | None]],
+        *,
+        keep_none: bool = False,
+    ) -> CachedT | None:
+        """Return a fresh cached value, else read it and remember it.
+
+        A read that began before an invalidation is not remembered, or the
+        old value would outlive the change.
+        """
+        cached = cache.get(key)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+            value: CachedT | None = cached[1]
+            return value
         generation = self._generation
-        statement = select(ApiClient.user_id, ApiClient.secret_hash).where(
-            ApiClient.id == client_id
-        )
-        row = await self._database.run_read(
-            lambda connection: connection.execute(statement).first()
-        )
-        if row is None:
-            return None
-        record = _ClientRecord(user_id=row.user_id, secret_hash=row.secret_hash)
-        if generation == self._generation:
-            self._remember(self._clients, client_id, record)
-        return record
+        value = await read()
+        if generation == self._generation and (value is not None or keep_none):
+            self._remember(cache, key, value)
+        return value
 
     def _remember(
         self, cache: dict[str, tuple[float, Any]], key: str, value: Any

@@ -122,7 +122,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 
 
 MAX_DETAILS = 50
-"""Field errors listed in one response, so a huge body gets a small answer."""
+"""Field errors listed in one response, so a huge body gets a small reply."""
 
 MAX_FIELDS_IN_MESSAGE = 10
 

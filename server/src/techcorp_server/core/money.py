@@ -52,7 +52,7 @@ def _price_error(message: str) -> PydanticCustomError:
     return PydanticCustomError("invalid_price", message)
 
 
-# The JSON schema says "number": without it a Decimal is documented as
+# The JSON schema is "number", because without it a Decimal is documented as
 # "number or string", and strings are rejected here.
 Price = Annotated[
     Decimal,

@@ -128,7 +128,7 @@ def build_routes(
 ) -> list[Route]:
     """Make one Starlette route per path, dispatching on the method.
 
-    One route per path (not per operation) lets Starlette answer a wrong
+    One route per path (not per operation) lets Starlette reject a wrong
     method with 405 and an `Allow` header listing every method of the path.
     Starlette tries routes in order, each with a regular expression, so the
     paths in `first` (the most requested ones) are placed ahead.
