@@ -20,6 +20,7 @@ from starlette.types import ASGIApp
 from .auth import routes as auth_routes
 from .auth.service import AuthService
 from .core.body_limit import BodyLimitMiddleware
+from .core.changes import ChangeLog
 from .core.db import Database
 from .core.handlers import EXCEPTION_HANDLERS
 from .core.logging import configure_logging
@@ -70,6 +71,7 @@ class Services:
 
     settings: Settings
     database: Database
+    changes: ChangeLog
     auth: AuthService
     users: UserService
     catalog: ProductCatalog
@@ -85,16 +87,19 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
+    changes = ChangeLog(database)
     auth = AuthService(settings, database)
     return Services(
         settings=settings,
         database=database,
+        changes=changes,
         auth=auth,
-        users=UserService(database, auth),
+        users=UserService(database, auth, changes),
         catalog=ProductCatalog(
             database,
             cache_entries=settings.list_cache_entries,
             cache_max_age_seconds=settings.list_cache_seconds,
+            changes=changes,
         ),
     )
 

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from ..core.changes import ChangeLog
 from ..core.db import Database, isoformat, utc_now
 from ..core.errors import BadRequestError, NotFoundError
 from ..core.ids import new_id
@@ -69,8 +70,10 @@ class ProductCatalog:
         *,
         cache_entries: int,
         cache_max_age_seconds: float | None = None,
+        changes: ChangeLog | None = None,
     ) -> None:
         self.database = database
+        self.changes = changes or ChangeLog(database)
         self.cache = ListPageCache(cache_entries, cache_max_age_seconds)
         self._reads: dict[tuple[ListQuery, int], asyncio.Task[RenderedPage]] = {}
 
@@ -173,11 +176,13 @@ class ProductCatalog:
             "created_at": now,
             "updated_at": now,
         }
-        async with self.database.transaction() as session:
-            await session.execute(insert(products).values(values))
+        product = product_json(values)
+        async with self.changes.transaction() as transaction:
+            await transaction.session.execute(insert(products).values(values))
+            transaction.record("product.created", product)
 
         self.cache.clear()
-        return product_json(values)
+        return product
 
     async def replace(self, product_id: str, fields: ProductCreate) -> dict[str, Any]:
         """Overwrite every field, removing a description that `fields` lacks."""
@@ -206,29 +211,40 @@ class ProductCatalog:
 
     async def delete(self, product_id: str) -> None:
         statement = (
-            delete(products).where(products.c.id == product_id).returning(products.c.id)
+            delete(products).where(products.c.id == product_id).returning(*COLUMNS)
         )
-        async with self.database.transaction() as session:
-            deleted = (await session.execute(statement)).scalar_one_or_none()
-        if deleted is None:
-            raise _product_not_found(product_id)
+        async with self.changes.transaction() as transaction:
+            result = await transaction.session.execute(statement)
+            deleted = result.mappings().one_or_none()
+            if deleted is None:
+                raise _product_not_found(product_id)
+            transaction.record("product.deleted", product_json(deleted))
 
         self.cache.clear()
 
     async def _write(self, product_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        where = products.c.id == product_id
         statement = (
             update(products)
-            .where(products.c.id == product_id)
+            .where(where)
             .values(**values, updated_at=utc_now())
             .returning(*COLUMNS)
         )
-        async with self.database.transaction() as session:
-            row = (await session.execute(statement)).mappings().one_or_none()
-        if row is None:
-            raise _product_not_found(product_id)
+        async with self.changes.transaction() as transaction:
+            session = transaction.session
+            before = (
+                (await session.execute(select(*COLUMNS).where(where).with_for_update()))
+                .mappings()
+                .one_or_none()
+            )
+            if before is None:
+                raise _product_not_found(product_id)
+            row = (await session.execute(statement)).mappings().one()
+            product = product_json(row)
+            transaction.record("product.updated", product, product_json(before))
 
         self.cache.clear()
-        return product_json(row)
+        return product
 
 
 def _product_not_found(product_id: str) -> NotFoundError:

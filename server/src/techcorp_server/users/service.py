@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.passwords import PasswordHasher
 from ..auth.principal import Principal, require_admin
+from ..core.changes import ChangeLog
 from ..core.db import Database, isoformat, utc_now
 from ..core.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from ..core.http import validate
@@ -61,9 +62,15 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 class UserService:
-    def __init__(self, database: Database, auth: Authentication) -> None:
+    def __init__(
+        self,
+        database: Database,
+        auth: Authentication,
+        changes: ChangeLog | None = None,
+    ) -> None:
         self.database = database
         self.auth = auth
+        self.changes = changes or ChangeLog(database)
 
     async def list_page(self, page: PageRequest) -> tuple[list[dict[str, Any]], int]:
         """Return one page of users, newest first, and the total number of users."""
@@ -106,10 +113,12 @@ class UserService:
             created_at=now,
             updated_at=now,
         )
-        async with self.database.transaction() as session:
-            session.add(user)
-            await _flush_unique_email(session, fields.email)
-        return user_json(user)
+        async with self.changes.transaction() as transaction:
+            transaction.session.add(user)
+            await _flush_unique_email(transaction.session, fields.email)
+            created = user_json(user)
+            transaction.record("user.created", created)
+        return created
 
     async def update(
         self, actor: Principal, user_id: str, changes: UserUpdate
@@ -122,8 +131,10 @@ class UserService:
             )
         _authorize_update(actor, user_id)
 
-        async with self.database.transaction() as session:
+        async with self.changes.transaction() as transaction:
+            session = transaction.session
             user = await _get_for_update(session, user_id)
+            before = user_json(user)
             new_role = changes.role if changes.role != user.role else None
             if new_role is not None and not actor.is_admin:
                 raise ForbiddenError("Only an admin can change a user's role.")
@@ -139,6 +150,7 @@ class UserService:
             if session.is_modified(user):
                 user.updated_at = utc_now()
                 await _flush_unique_email(session, user.email)
+                transaction.record("user.updated", user_json(user), before)
 
         if new_role is not None:
             self.auth.invalidate_user(user.id)
@@ -148,11 +160,14 @@ class UserService:
         """Delete a user and, through the foreign key, its API clients."""
         require_admin(actor, "delete users")
 
-        async with self.database.transaction() as session:
+        async with self.changes.transaction() as transaction:
+            session = transaction.session
             user = await _get_for_update(session, user_id)
             if user.role == "admin":
                 await _ensure_another_admin(session, user.id, "deleted")
+            deleted = user_json(user)
             await session.delete(user)
+            transaction.record("user.deleted", deleted)
 
         self.auth.invalidate_user(user_id)
 
