@@ -40,11 +40,11 @@ class Recorder(ChangeListener):
         self.committed_changes.extend(changes)
 
 
-class Refuser(ChangeListener):
+class Rejecting(ChangeListener):
     async def in_transaction(
         self, session: AsyncSession, changes: Sequence[Change]
     ) -> None:
-        raise RuntimeError("refused")
+        raise RuntimeError("rejected")
 
 
 class Broken(ChangeListener):
@@ -97,23 +97,23 @@ async def test_product_writes_reach_listeners_in_order(database: Database) -> No
     assert updated.action == "updated"
 
 
-async def test_listener_error_in_transaction_rolls_the_change_back(
+async def test_listener_error_rolls_back_change(
     database: Database,
 ) -> None:
     changes = ChangeLog(database)
     recorder = Recorder()
-    changes.subscribe(Refuser())
+    changes.subscribe(Rejecting())
     changes.subscribe(recorder)
     catalog = ProductCatalog(database, cache_entries=8, changes=changes)
 
-    with pytest.raises(RuntimeError, match="refused"):
+    with pytest.raises(RuntimeError, match="rejected"):
         await catalog.create(lamp())
 
     assert await product_count(database) == 0
     assert recorder.committed_changes == []
 
 
-async def test_listener_error_after_commit_keeps_the_change(
+async def test_error_after_commit_keeps_change(
     database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     changes = ChangeLog(database)

@@ -51,7 +51,7 @@ class Change:
 
 
 class ChangeListener:
-    """Follows changes; override one or both hooks."""
+    """A follower of changes; subclasses override one or both hooks."""
 
     async def in_transaction(
         self, session: AsyncSession, changes: Sequence[Change]
