@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-APP_FACTORY = "techcorp_server.app:create_app"
+APP_FACTORY = "techcorp_server.app:create_served_app"
 
 CONSOLE_OPERATOR = Principal(user_id="console", role="admin")
 """The CLI works on the database directly, so it acts with admin rights."""
