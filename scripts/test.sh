@@ -9,10 +9,14 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 ensure_server dev
 
-# The benchmark tests drive wrk, from Debian's packages.
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "== installing wrk" >&2
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+# The benchmark tests drive wrk, and the shared rate-limit tests start a
+# Redis server; both come from Debian's packages.
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+if ((${#missing[@]})); then
+  echo "== installing ${missing[*]}" >&2
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 cd "$ROOT/server"

@@ -32,7 +32,7 @@ from .observability import health, metrics
 from .openapi import routes as openapi_routes
 from .products import routes as product_routes
 from .products.service import ProductCatalog
-from .ratelimit.limiter import create_rate_limiter
+from .ratelimit.limiter import RateLimiter, create_rate_limiter
 from .ratelimit.middleware import RateLimitMiddleware
 from .settings import Settings, get_settings
 from .users import routes as user_routes
@@ -73,6 +73,7 @@ class Services:
     settings: Settings
     database: Database
     changes: ChangeLog
+    rate_limiter: RateLimiter
     auth: AuthService
     users: UserService
     catalog: ProductCatalog
@@ -83,6 +84,7 @@ class Services:
         await self.auth.start()
 
     async def stop(self) -> None:
+        await self.rate_limiter.aclose()
         await self.database.dispose()
 
 
@@ -94,6 +96,7 @@ def build_services(settings: Settings) -> Services:
         settings=settings,
         database=database,
         changes=changes,
+        rate_limiter=create_rate_limiter(settings),
         auth=auth,
         users=UserService(database, auth, changes),
         catalog=ProductCatalog(
@@ -157,6 +160,7 @@ def create_app(
     app.state.services = services
     app.state.settings = settings
     app.state.database = services.database
+    app.state.rate_limiter = services.rate_limiter
     app.state.auth = services.auth
     app.state.users = services.users
     app.state.catalog = services.catalog
@@ -169,7 +173,7 @@ def create_app(
     )
     stack = RateLimitMiddleware(
         stack,
-        limiter=create_rate_limiter(settings),
+        limiter=services.rate_limiter,
         trusted_proxies=settings.trusted_proxies,
     )
     if settings.cors_origins:

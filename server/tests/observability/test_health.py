@@ -14,6 +14,7 @@ from techcorp_server.core.db import Database
 from techcorp_server.core.handlers import EXCEPTION_HANDLERS
 from techcorp_server.core.request_context import RequestContextMiddleware
 from techcorp_server.observability import health
+from techcorp_server.ratelimit.limiter import MemoryRateLimiter
 
 from ..utils.api import assert_error
 
@@ -21,6 +22,7 @@ from ..utils.api import assert_error
 async def _client_with(database: Database) -> httpx.AsyncClient:
     app = Starlette(routes=health.routes, exception_handlers=EXCEPTION_HANDLERS)
     app.state.database = database
+    app.state.rate_limiter = MemoryRateLimiter(limit=100, window_seconds=60)
     transport = httpx.ASGITransport(app=RequestContextMiddleware(app))
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 

@@ -1,8 +1,9 @@
 """Health checks for process supervisors and load balancers.
 
 `/healthz` returns 200 while the process can serve at all (liveness).
-`/readyz` returns 200 only when the database responds too (readiness), so a
-load balancer stops sending traffic to a server that cannot complete it.
+`/readyz` returns 200 only when the database responds too, and Redis when
+the server uses it (readiness), so a load balancer stops sending traffic to
+a server that cannot complete it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.routing import Route
 from ..core.db import Database
 from ..core.errors import ServiceUnavailableError
 from ..core.http import json_response
+from ..ratelimit.limiter import RateLimiter
 
 READINESS_TIMEOUT_SECONDS = 2.0
 """Seconds the database may take to complete `SELECT 1` before /readyz fails."""
@@ -32,11 +34,11 @@ class _ReadinessLog:
     def __init__(self) -> None:
         self.ready = True
 
-    def failed(self, exc: Exception) -> None:
+    def failed(self, exc: Exception, dependency: str) -> None:
         if self.ready:
             logger.warning(
-                "Readiness check failed: the database did not respond to "
-                "SELECT 1: %s: %s",
+                "Readiness check failed: %s did not respond: %s: %s",
+                dependency,
                 type(exc).__name__,
                 exc,
             )
@@ -44,9 +46,7 @@ class _ReadinessLog:
 
     def passed(self) -> None:
         if not self.ready:
-            logger.info(
-                "Readiness check passed again: the database responds to SELECT 1."
-            )
+            logger.info("Readiness check passed again: every dependency responds.")
         self.ready = True
 
 
@@ -66,9 +66,19 @@ async def readyz(request: Request) -> Response:
             async with database.read() as session:
                 await session.execute(text("SELECT 1"))
     except Exception as exc:
-        readiness_log.failed(exc)
+        readiness_log.failed(exc, "the database")
         raise ServiceUnavailableError(
             "The server cannot reach its database. Retry in a few seconds."
+        ) from exc
+
+    limiter: RateLimiter = request.app.state.rate_limiter
+    try:
+        with anyio.fail_after(READINESS_TIMEOUT_SECONDS):
+            await limiter.ping()
+    except Exception as exc:
+        readiness_log.failed(exc, "Redis")
+        raise ServiceUnavailableError(
+            "The server cannot reach Redis. Retry in a few seconds."
         ) from exc
 
     readiness_log.passed()

@@ -35,7 +35,18 @@ class RateLimiter(Protocol):
     window_seconds: int
 
     async def hit(self, key: str) -> Decision:
-        """Count one request for `key` and decide whether it may pass."""
+        """Count one request for `key` and decide whether it may pass.
+
+        Raises `ServiceUnavailableError` when the counts cannot be reached.
+        """
+        ...
+
+    async def ping(self) -> None:
+        """Raise `ServiceUnavailableError` unless the counts can be reached."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections; the limiter is not used afterwards."""
         ...
 
 
@@ -79,6 +90,12 @@ class MemoryRateLimiter:
         retry_after = max(1, math.ceil(reset_at - now))
         return Decision(False, self.limit, 0, reset_at, retry_after)
 
+    async def ping(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None
+
     @property
     def tracked_keys(self) -> int:
         """The number of keys counted in the current window."""
@@ -86,9 +103,19 @@ class MemoryRateLimiter:
 
 
 def create_rate_limiter(settings: Settings) -> RateLimiter:
-    """Build the limiter that the settings select."""
-    # TODO: use a Redis-backed limiter when `settings.redis_url` is set, so
-    # several server processes share one count.
+    """Build the limiter that the settings select.
+
+    With `redis_url` set, the counts live in Redis and every server process
+    shares them; otherwise each process counts on its own.
+    """
+    if settings.redis_url is not None:
+        from .redis_limiter import RedisRateLimiter
+
+        return RedisRateLimiter.from_url(
+            settings.redis_url,
+            limit=settings.rate_limit_per_minute,
+            window_seconds=settings.rate_limit_window_seconds,
+        )
     return MemoryRateLimiter(
         limit=settings.rate_limit_per_minute,
         window_seconds=settings.rate_limit_window_seconds,

@@ -10,16 +10,20 @@ count too. Health checks and metrics live outside `/v2` and are not limited.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 from collections.abc import Sequence
 from functools import lru_cache
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..core.errors import RateLimitedError
+from ..core.errors import RateLimitedError, ServiceUnavailableError
 from ..core.handlers import error_response, request_id_of
 from .client_ip import ClientIPResolver, IPNetwork
 from .limiter import Decision, RateLimiter
+
+logger = logging.getLogger(__name__)
 
 LIMITED_PREFIX = "/v2"
 
@@ -83,7 +87,16 @@ class RateLimitMiddleware:
             state = scope["state"] = {}
         state["client_ip"] = client_ip
 
-        decision = await self.limiter.hit(rate_limit_key(client_ip))
+        try:
+            decision = await self.limiter.hit(rate_limit_key(client_ip))
+        except ServiceUnavailableError as exc:
+            logger.warning(
+                "rate limit check failed: %s", exc.__cause__ or exc, exc_info=False
+            )
+            await self._respond(
+                scope, receive, send, error_response(exc, request_id_of(scope))
+            )
+            return
         headers = self._headers(decision)
         if not decision.allowed:
             await self._reject(scope, receive, send, decision, headers)
@@ -133,7 +146,11 @@ class RateLimitMiddleware:
         )
         response = error_response(error, request_id_of(scope))
         response.raw_headers.extend(headers)
+        await self._respond(scope, receive, send, response)
 
+    async def _respond(
+        self, scope: Scope, receive: Receive, send: Send, response: Response
+    ) -> None:
         if scope["type"] == "websocket":
             # Receive the handshake (`websocket.connect`) before responding to
             # it, as Starlette's WebSocket does.
