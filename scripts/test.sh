@@ -9,11 +9,12 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 ensure_server dev
 
-# The benchmark tests drive wrk, and the shared rate-limit tests start a
-# Redis server; both come from Debian's packages.
+# The benchmark tests drive wrk, and the server's tests start PostgreSQL and
+# Redis servers; all three come from Debian's packages.
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})); then
   echo "== installing ${missing[*]}" >&2
   apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -32,8 +33,11 @@ echo "== mypy" >&2
 report="$(mktemp -d)"
 trap 'rm -rf "$report"' EXIT
 
-echo "== pytest: server" >&2
+echo "== pytest: server on SQLite" >&2
 "$VENV/bin/pytest" -p no:cacheprovider -q -rs --junitxml="$report/server.xml" "$@"
+echo "== pytest: server on PostgreSQL and Redis" >&2
+TECHCORP_TEST_BACKENDS=postgresql,redis "$VENV/bin/pytest" -p no:cacheprovider -q -rs \
+  --junitxml="$report/server-postgresql-redis.xml" "$@"
 echo "== pytest: benchmark scripts" >&2
 (cd "$ROOT/bench" && "$VENV/bin/pytest" -p no:cacheprovider -q -rs \
   --junitxml="$report/bench.xml")

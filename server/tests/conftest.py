@@ -20,6 +20,7 @@ from techcorp_server.app import create_app
 from techcorp_server.settings import Settings
 
 from .utils.api import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, client_token
+from .utils.backends import database_url, redis_url
 from .utils.server import ServerProcess
 
 UNLIMITED = str(10**9)
@@ -35,7 +36,8 @@ def server_env() -> dict[str, str]:
 
 def app_settings(data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "database_url": f"sqlite:///{data_dir / 'techcorp.db'}",
+        "database_url": database_url(data_dir),
+        "redis_url": redis_url(data_dir),
         "bootstrap_client_id": ADMIN_CLIENT_ID,
         "bootstrap_client_secret": ADMIN_CLIENT_SECRET,
         "rate_limit_per_minute": int(UNLIMITED),

@@ -5,22 +5,20 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
-from pathlib import Path
 
 import httpx
 
 from ..utils.api import bearer, client_token, unique_email
 from ..utils.server import ServerProcess
+from ..utils.stored import fetch_all
 
 HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def stored_row(database: Path, query: str, key: str) -> tuple[str, ...]:
-    with sqlite3.connect(database) as connection:
-        row = connection.execute(query, (key,)).fetchone()
-    assert row is not None, f"no row for {key!r}"
-    return tuple(row)
+def stored_row(database_url: str, query: str, key: str) -> tuple[str, ...]:
+    rows = fetch_all(database_url, query, key)
+    assert rows, f"no row for {key!r}"
+    return rows[0]
 
 
 async def test_password_stored_as_argon2id(
@@ -37,7 +35,7 @@ async def test_password_stored_as_argon2id(
 
     assert created.status_code == 201, created.text
     (password_hash,) = stored_row(
-        server_process.data_dir / "techcorp.db",
+        server_process.database_url,
         "SELECT password_hash FROM users WHERE id = ?",
         created.json()["id"],
     )
@@ -64,7 +62,7 @@ async def test_client_secret_stored_as_keyed_hash(
     assert created.status_code == 201, created.text
     client = created.json()
     secret_hash, secret_hint = stored_row(
-        server_process.data_dir / "techcorp.db",
+        server_process.database_url,
         "SELECT secret_hash, secret_hint FROM api_clients WHERE id = ?",
         client["id"],
     )

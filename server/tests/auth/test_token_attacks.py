@@ -226,7 +226,7 @@ def signing_key(
     server_process: ServerProcess, http_client: httpx.AsyncClient
 ) -> tuple[str, bytes]:
     """Return the `kid` and key the server process signs tokens with."""
-    keys = read_signing_keys(server_process.data_dir / "techcorp.db")
+    keys = read_signing_keys(server_process.database_url)
     assert keys, "the server stored no token signing key"
     kid = sorted(keys)[-1]
     return kid, keys[kid]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from .server import free_port
+from .ports import free_port
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 
@@ -22,8 +22,9 @@ MISSING_MESSAGE = (
 class RedisServer:
     """`redis-server` without persistence, listening on 127.0.0.1 only."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, databases: int = 16) -> None:
         self.data_dir = data_dir
+        self.databases = databases
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = data_dir / "redis.log"
@@ -44,6 +45,7 @@ class RedisServer:
             "--save", "",
             "--appendonly", "no",
             "--dir", str(self.data_dir),
+            "--databases", str(self.databases),
             "--logfile", str(self.log_path),
         ]  # fmt: skip
         self.process = subprocess.Popen(command)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,18 +12,14 @@ from pathlib import Path
 
 import httpx
 
+from .backends import backend_env
+from .ports import free_port
+
 STARTUP_TIMEOUT_SECONDS = 30.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class ServerProcess:
-    """`techcorp-server serve` in a child process, with its own database file."""
+    """`techcorp-server serve` in a child process, with its own database."""
 
     def __init__(self, data_dir: Path, env: Mapping[str, str]) -> None:
         self.data_dir = data_dir
@@ -33,7 +28,7 @@ class ServerProcess:
         self.log_path = data_dir / "server.log"
         self.env = {
             **os.environ,
-            "TECHCORP_DATABASE_URL": f"sqlite:///{data_dir / 'techcorp.db'}",
+            **backend_env(data_dir),
             "TECHCORP_LOG_FORMAT": "json",
             **env,
         }
@@ -73,6 +68,10 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+    @property
+    def database_url(self) -> str:
+        return self.env["TECHCORP_DATABASE_URL"]
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -6,12 +6,12 @@ import base64
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 import jwt
+
+from .stored import fetch_all
 
 JWT_KEY_PURPOSE = "jwt"
 
@@ -54,16 +54,16 @@ def sign_hmac(
     return f"{signing_input}.{b64url_encode(mac.digest())}"
 
 
-def read_signing_keys(database: Path) -> dict[str, bytes]:
-    """Read the server's token signing keys by `kid` from its SQLite file.
+def read_signing_keys(database_url: str) -> dict[str, bytes]:
+    """Read the server's token signing keys by `kid` from its database.
 
     The server uses the stored text, UTF-8 encoded, as the HMAC key.
     """
-    with sqlite3.connect(database) as connection:
-        rows = connection.execute(
-            "SELECT kid, secret FROM server_keys WHERE purpose = ?",
-            (JWT_KEY_PURPOSE,),
-        ).fetchall()
+    rows = fetch_all(
+        database_url,
+        "SELECT kid, secret FROM server_keys WHERE purpose = ?",
+        JWT_KEY_PURPOSE,
+    )
     return {kid: secret.encode() for kid, secret in rows}
 
 
