@@ -33,6 +33,8 @@ from .products import routes as product_routes
 from .products.service import ProductCatalog
 from .ratelimit.limiter import create_rate_limiter
 from .ratelimit.middleware import RateLimitMiddleware
+from .search import routes as search_routes
+from .search.service import SearchService
 from .settings import Settings, get_settings
 from .users import routes as user_routes
 from .users.service import UserService
@@ -62,6 +64,7 @@ def api_operations() -> list[Operation]:
         *auth_routes.clients_router.operations,
         *user_routes.router.operations,
         *product_routes.router.operations,
+        *search_routes.router.operations,
     ]
 
 
@@ -75,11 +78,13 @@ class Services:
     auth: AuthService
     users: UserService
     catalog: ProductCatalog
+    search: SearchService
 
     async def start(self) -> None:
-        """Migrate the database to the latest schema and load the keys."""
+        """Migrate the database, load the keys and build the search index."""
         await upgrade_to_head(self.database)
         await self.auth.start()
+        await self.search.start()
 
     async def stop(self) -> None:
         await self.database.dispose()
@@ -89,6 +94,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     changes = ChangeLog(database)
     auth = AuthService(settings, database)
+    search = SearchService(database)
+    changes.subscribe(search)
     return Services(
         settings=settings,
         database=database,
@@ -101,6 +108,7 @@ def build_services(settings: Settings) -> Services:
             cache_max_age_seconds=settings.list_cache_seconds,
             changes=changes,
         ),
+        search=search,
     )
 
 
@@ -142,6 +150,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.state.auth = services.auth
     app.state.users = services.users
     app.state.catalog = services.catalog
+    app.state.search = services.search
     app.state.authenticator = services.auth.authenticate_request
 
     stack: ASGIApp = BodyLimitMiddleware(
