@@ -81,10 +81,9 @@ class Services:
     search: SearchService
 
     async def start(self) -> None:
-        """Migrate the database, load the keys and build the search index."""
+        """Migrate the database to the latest schema and load the keys."""
         await upgrade_to_head(self.database)
         await self.auth.start()
-        await self.search.start()
 
     async def stop(self) -> None:
         await self.database.dispose()
@@ -121,6 +120,8 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await services.start()
+        # Only serving processes build the index; the CLI's services skip it.
+        await services.search.start()
         logger.info(
             "server started",
             extra={"database": services.database.url.split(":", 1)[0]},

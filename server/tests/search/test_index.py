@@ -18,9 +18,9 @@ from techcorp_server.search.index import (
 )
 from techcorp_server.search.prices import PriceIndex
 from techcorp_server.search.text import (
-    occurrences,
     query_words,
     singular,
+    spans,
     terms,
 )
 
@@ -206,12 +206,12 @@ def test_query_words_keep_plurals_and_drop_repeats() -> None:
     assert query_words("Lamps, LAMPS & Ünïcode  lamps") == ["lamps", "unicode"]
 
 
-def test_occurrence_spans() -> None:
+def test_spans() -> None:
     text = "Wi-Fi Router_Max"
 
-    spans = {(found.term, text[found.start : found.end]) for found in occurrences(text)}
+    found = {(term, text[start:end]) for term, start, end in spans(text)}
 
-    assert spans == {
+    assert found == {
         ("wi", "Wi"),
         ("fi", "Fi"),
         ("wifi", "Wi-Fi"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .expansion import Expansion
-from .text import occurrences
+from .text import spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +24,6 @@ class Matcher:
         )
         return cls(found, words[-1] if words else None)
 
-    def matches(self, term: str) -> bool:
-        if term in self.terms:
-            return True
-        return self.prefix is not None and term.startswith(self.prefix)
-
 
 def highlights(
     item: Mapping[str, Any], fields: Sequence[str], matcher: Matcher
@@ -39,13 +34,14 @@ def highlights(
         text = item.get(field)
         if not text:
             continue
-        spans = [
-            (occurrence.start, occurrence.end)
-            for occurrence in occurrences(text)
-            if matcher.matches(occurrence.term)
+        terms, prefix = matcher.terms, matcher.prefix
+        matched = [
+            (start, end)
+            for term, start, end in spans(text)
+            if term in terms or (prefix is not None and term.startswith(prefix))
         ]
-        if spans:
-            found.append({"field": field, "spans": _merge_overlaps(spans)})
+        if matched:
+            found.append({"field": field, "spans": _merge_overlaps(matched)})
     return found
 
 

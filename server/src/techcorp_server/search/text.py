@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 
 MAX_TERM_LENGTH = 40
@@ -34,15 +33,6 @@ _WORD = re.compile(rf"\w+(?:[{_APOSTROPHES}]\w+)*")
 _COMPOUND = re.compile(r"\w+(?:[-.+]\w+)+")
 _KEEP_FINAL_S = ("ss", "us", "is")
 _SIBILANT_PLURALS = ("sses", "xes", "ches", "shes", "zes")
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    """A word in a text: its term and its span, in code points, end exclusive."""
-
-    term: str
-    start: int
-    end: int
 
 
 @lru_cache(maxsize=65_536)
@@ -102,18 +92,18 @@ def query_words(text: str) -> list[str]:
     return words
 
 
-def occurrences(text: str) -> Iterator[Occurrence]:
-    """Yield every word and joined compound of `text` with its span.
+def spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield (term, start, end) for each word and joined compound of `text`.
 
     Spans count code points of `text` in NFC form, which a text already in
     NFC (as most stored text is) keeps unchanged.
     """
     text = _prepare(text)
     for match in _WORD.finditer(text):
-        yield Occurrence(term(match.group()), match.start(), match.end())
+        yield term(match.group()), match.start(), match.end()
     if "-" in text or "." in text or "+" in text:
         for match in _COMPOUND.finditer(text):
-            yield Occurrence(term(_join(match.group())), match.start(), match.end())
+            yield term(_join(match.group())), match.start(), match.end()
 
 
 def _prepare(text: str) -> str:
