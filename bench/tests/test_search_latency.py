@@ -68,13 +68,14 @@ def test_server_run(small_catalog: catalog.Catalog, tmp_path: Path) -> None:
         pid,
         build_seconds,
     ):
-        latencies = time_queries(engine, queries, rounds=2)
+        first_pass, latencies = time_queries(engine, queries, rounds=2)
         memory = rss_mib(pid)
         post_ms = measure_product_posts(engine.client, engine.headers, 3)
         labels = engine.search(queries[0].text)
         with pytest.raises(ServerError, match="unauthorized"):
             TechcorpSearch(engine.client, "not-a-token").search("widget")
 
+    assert len(first_pass) == len(queries)
     assert len(latencies) == 2 * len(queries)
     assert all(latency > 0 for latency in latencies)
     assert 0 <= build_seconds < 60
@@ -85,11 +86,12 @@ def test_server_run(small_catalog: catalog.Catalog, tmp_path: Path) -> None:
 
 
 def test_index_writes(small_catalog: catalog.Catalog) -> None:
-    cost = asyncio.run(measure_index_writes(small_catalog, 4))
+    cost = asyncio.run(measure_index_writes(small_catalog, 4, ["lamp", "mug"], 2))
 
     assert len(cost.created_ms) == 4
     assert len(cost.updated_ms) == 4
     assert len(cost.deleted_ms) == 4
+    assert len(cost.search_ms) == 4
     assert cost.build_seconds > 0
 
 
@@ -129,19 +131,20 @@ def test_render_section() -> None:
     args = parse_args(["--sizes=1000", "--per-kind=2", "--rounds=1", "--writes=3"])
     run = SizeRun(1000)
     run.engines = [
-        EngineRun("TechCorp server", 1000, [1.0, 2.0, 4.0], 0.5, 200.0),
-        EngineRun("Typesense", 1000, [2.0, 4.0, 8.0], 1.5, 100.0),
+        EngineRun("TechCorp server", 1000, [1.0, 2.0, 4.0], 0.5, 200.0, [3.0]),
+        EngineRun("Typesense", 1000, [2.0, 4.0, 8.0], 1.5, 100.0, [5.0]),
     ]
-    run.writes = WriteCost(0.5, [0.1, 0.2], [0.3], [0.4], post_ms=2.0)
+    run.writes = WriteCost(0.5, [0.1, 0.2], [0.3], [0.4], [0.05], post_ms=2.0)
     relevance = [("TechCorp server", RelevanceScore(9, 10, ["wirless"]))]
 
     section = render_section([run], relevance, args, [("CPU model", "Test CPU")])
 
-    assert section.startswith("## Search latency and memory\n")
+    assert section.startswith("## Search\n")
+    assert "### Latency and memory against Typesense" in section
     assert "--sizes=1000 --per-kind=2 --rounds=1 --writes=3`" in section
-    assert "| 1,000 | TechCorp server | 2.00 | 4.00 | 0.50 | 0.5 | 200 | 2.00 |" in (
-        section
-    )
+    row = "| TechCorp server | 2.00 | 4.00 | 0.50 | 3.00 | 3.00 | 0.5 | 200 | 2.00 |"
+    assert f"| 1,000 {row}" in section
+    assert "| 1,000 | 0.5 | 0.05 | 0.05 | 0.15 | 0.20 | 0.30 | 0.40 | 2.00 |" in section
     assert "| TechCorp server | 9 | 10 | 90.0% | `wirless` |" in section
     assert "| CPU model | Test CPU |" in section
 

@@ -53,6 +53,7 @@ from .documents import (
 )
 from .highlights import Matcher, highlights
 from .index import UNMATCHED, Document, Hit, MemoryIndex, SearchIndex, SearchQuery
+from .items import RecentItems
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class SearchService(ChangeListener):
             "product": MemoryIndex(len(PRODUCT_FIELDS)),
             "user": MemoryIndex(2),
         }
+        self.recent = RecentItems()
 
     async def start(self) -> None:
         """Build both indexes from the database."""
@@ -125,6 +127,7 @@ class SearchService(ChangeListener):
         if document is None:
             return
         index = self.indexes[change.resource]
+        self.recent.discard(change.data["id"])
         if change.action == "created":
             index.add(document(change.data))
         elif change.action == "updated" and change.previous is not None:
@@ -176,24 +179,43 @@ class SearchService(ChangeListener):
     async def _read_items(
         self, page: Sequence[_RankedHit]
     ) -> dict[str, dict[str, Any]]:
-        product_ids = [entry.hit.id for entry in page if entry.type == "product"]
-        user_ids = [entry.hit.id for entry in page if entry.type == "user"]
-        if not page:
-            return {}
-
-        def read(connection: Connection) -> dict[str, dict[str, Any]]:
-            items: dict[str, dict[str, Any]] = {}
-            if product_ids:
-                statement = select(*COLUMNS).where(products.c.id.in_(product_ids))
-                for row in connection.execute(statement).mappings():
-                    items[row["id"]] = product_json(row)
-            if user_ids:
-                with Session(bind=connection) as session:
-                    users = session.scalars(select(User).where(User.id.in_(user_ids)))
-                    items.update((user.id, user_json(user)) for user in users)
+        """Return the items of `page` by id, from memory or else the database."""
+        items: dict[str, dict[str, Any]] = {}
+        product_ids: list[str] = []
+        user_ids: list[str] = []
+        for entry in page:
+            item = self.recent.get(entry.hit.id)
+            if item is not None:
+                items[entry.hit.id] = item
+            elif entry.type == "product":
+                product_ids.append(entry.hit.id)
+            else:
+                user_ids.append(entry.hit.id)
+        if not product_ids and not user_ids:
             return items
 
-        return await self.database.run_read(read)
+        generation = self.recent.generation
+        read = await self.database.run_read(
+            lambda connection: _read_rows(connection, product_ids, user_ids)
+        )
+        self.recent.put_all(read, generation)
+        items.update(read)
+        return items
+
+
+def _read_rows(
+    connection: Connection, product_ids: list[str], user_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    items: dict[str, dict[str, Any]] = {}
+    if product_ids:
+        statement = select(*COLUMNS).where(products.c.id.in_(product_ids))
+        for row in connection.execute(statement).mappings():
+            items[row["id"]] = product_json(row)
+    if user_ids:
+        with Session(bind=connection) as session:
+            users = session.scalars(select(User).where(User.id.in_(user_ids)))
+            items.update((user.id, user_json(user)) for user in users)
+    return items
 
 
 def _score(key: int, word_count: int) -> float:
