@@ -17,6 +17,7 @@ from techcorp_server.search.index import (
     penalty,
 )
 from techcorp_server.search.prices import PriceIndex
+from techcorp_server.search.service import hit_score
 from techcorp_server.search.text import (
     query_words,
     singular,
@@ -218,3 +219,24 @@ def test_spans() -> None:
         ("router", "Router"),
         ("max", "Max"),
     }
+
+
+def test_scores_order_like_keys() -> None:
+    rng = random.Random(11)
+    words = 3
+    keys = [
+        sum(
+            UNMATCHED
+            if rng.random() < 0.2
+            else penalty(rng.randint(0, 2), rng.randint(0, 2), rng.randint(0, 2))
+            for _ in range(words)
+        )
+        for _ in range(500)
+    ]
+
+    scores = [hit_score(key, words) for key in sorted(keys)]
+
+    assert scores == sorted(scores, reverse=True)
+    assert hit_score(0, words) == 1.0
+    assert hit_score(penalty(0, 0, 1), 1) < 1.0
+    assert hit_score(UNMATCHED, 2) == 0.5

@@ -52,7 +52,16 @@ from .documents import (
     user_document,
 )
 from .highlights import Matcher, highlights
-from .index import UNMATCHED, Document, Hit, MemoryIndex, SearchIndex, SearchQuery
+from .index import (
+    FIELD_SHIFT,
+    TYPO_SHIFT,
+    UNMATCHED,
+    Document,
+    Hit,
+    MemoryIndex,
+    SearchIndex,
+    SearchQuery,
+)
 from .items import RecentItems
 
 logger = logging.getLogger(__name__)
@@ -63,6 +72,8 @@ BUILD_BATCH_ROWS = 10_000
 """Rows fetched from the database at a time while the indexes are built."""
 
 SCORE_DIGITS = 6
+SCORE_BASE = 32**3
+"""The weight of a missing word in `hit_score`."""
 
 DOCUMENTS: dict[str, Callable[[Mapping[Any, Any]], Document]] = {
     "product": product_document,
@@ -169,7 +180,7 @@ class SearchService(ChangeListener):
             hits.append(
                 {
                     "type": entry.type,
-                    "score": _score(entry.hit.key, len(query.words)),
+                    "score": hit_score(entry.hit.key, len(query.words)),
                     "item": item,
                     "highlights": highlights(item, fields, matcher),
                 }
@@ -218,7 +229,17 @@ def _read_rows(
     return items
 
 
-def _score(key: int, word_count: int) -> float:
-    """Map a ranking key to a score from 0 to 1 that orders hits the same way."""
-    worst = max(word_count, 1) * UNMATCHED
-    return round(1 - key / worst, SCORE_DIGITS)
+def hit_score(key: int, word_count: int) -> float:
+    """Map a ranking key to a score from 0 to 1 that orders hits the same way.
+
+    Each missing word costs `1/n` of the score (for `n` query words), each
+    typo `1/32n`, each step down the fields `1/1024n` and a prefix match
+    `1/32768n`. The parts of a key are sums of at most 2 per word over at
+    most 10 words, so below 32, and the weights keep their order.
+    """
+    missing = key // UNMATCHED
+    typos = key >> TYPO_SHIFT & 0xFF
+    fields = key >> FIELD_SHIFT & 0xFF
+    kinds = key & 0xFF
+    weighted = ((missing * 32 + typos) * 32 + fields) * 32 + kinds
+    return round(1 - weighted / (max(word_count, 1) * SCORE_BASE), SCORE_DIGITS)
