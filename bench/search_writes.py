@@ -1,8 +1,8 @@
 """The search index alone, in this process: searches and writes.
 
 `measure_index_writes` builds the server's `SearchService` from the catalog
-database in this process, times the index's own search for each query (no
-HTTP, no database read of the hits), and times the change listener alone,
+database in this process. It times the index's own search for each query
+(no HTTP, no database read of the hits), then the change listener alone,
 which is exactly the work a write gains from the index.
 `measure_product_posts` times whole `POST /v2/products` requests against a
 running server for comparison.

@@ -1,6 +1,6 @@
 """The relevance set: expected items in the top 5 hits of realistic queries.
 
-`relevance.json` holds a hand-written catalog, the queries a person would
+`relevance.json` contains a hand-written catalog, the queries a person would
 type for its items (exact words, one and two typos, prefixes, several words,
 plurals, accents and email addresses), and the items expected in the top 5.
 A generated catalog of distractors is loaded first, so the expected items

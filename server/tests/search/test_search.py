@@ -14,7 +14,7 @@ from .helpers import SEARCH_URL, hit_ids, search, unique_word
 
 @pytest.fixture
 async def gadget(api: httpx.AsyncClient, admin_token: str) -> dict[str, Any]:
-    """A product whose name holds a unique brand, a plural and an accent."""
+    """A product whose name has a unique brand, a plural and an accent."""
     brand = unique_word().capitalize()
     return await create_product(
         api,

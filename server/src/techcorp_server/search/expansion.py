@@ -7,11 +7,12 @@ alignment distance: an insertion, deletion, substitution or swap of two
 neighbouring letters is one typo, so `keybaord` is one typo from `keyboard`.
 
 Typo candidates come from a scan of the vocabulary terms of nearby length
-with rapidfuzz (3.14), whose bit-parallel distance makes a scan of tens of
-thousands of terms take well under a millisecond. A deletion neighbourhood
-(SymSpell) would answer in constant time but needs about 40 entries per
-term of 9 letters; the scan needs none, and expansions are cached until
-the vocabulary gains a term.
+with rapidfuzz 3.14. On a 2-CPU AMD EPYC machine one 9-letter word took
+3.7 ms against 50,000 random terms of 3 to 12 letters, and the demo
+catalog, whose vocabulary is 1,243 terms, costs well under a millisecond.
+A deletion neighbourhood (SymSpell) would find candidates without a scan,
+but stores up to 45 deletion variants of each 9-letter term. Expansions are
+cached until the vocabulary gains a term.
 """
 
 from __future__ import annotations
@@ -123,6 +124,9 @@ class Vocabulary:
         return [Expansion(candidate, 0, PREFIX) for candidate in found]
 
     def _typos(self, word: str, term: str) -> list[Expansion]:
+        # NOTE: the scan grows with the vocabulary. A catalog of a few
+        # hundred thousand distinct terms would spend tens of milliseconds
+        # here on each misspelt word the cache does not hold.
         typos = allowed_typos(word)
         if typos == 0:
             return []

@@ -9,9 +9,9 @@ A query word is expanded into terms (`expansion.py`): the word itself, the
 terms it begins (last word only) and the terms one or two typos away. Each
 expansion, in each field, is a match class with a penalty, and a document
 takes the best class that contains it, word by word. The ranking key of a
-document is the sum of its words' penalties (see `penalty`), computed with
-bitmap operations over groups of documents that share a partial sum, so the
-cost grows with the number of distinct keys, not the number of matches.
+document is the sum of its words' penalties (see `penalty`). It is computed
+with bitmap operations over groups of documents that share a partial sum,
+so the cost grows with the number of distinct keys, not of matches.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ LOAD_CHUNK_DOCUMENTS = 10_000
 class Document:
     """The searchable parts of a product or user.
 
-    `texts` holds one text per field, best-ranked field first.
+    `texts` contains one text per field, best-ranked field first.
     """
 
     id: str
@@ -92,7 +92,7 @@ class SearchResult:
 
 
 class SearchIndex(Protocol):
-    """What the search endpoint needs from an index of one resource type.
+    """The operations the search endpoint needs from an index of one type.
 
     A PostgreSQL implementation (pg_trgm candidates ranked in the database)
     would make `add`, `update` and `remove` no-ops, because the table is

@@ -1,8 +1,8 @@
 """Recently shown search hits, kept rendered so a repeated hit skips the database.
 
-The search index says which items match, but the items themselves (as the
-API renders them) are read from the database, 20 at a time, which costs
-more than the search. Popular queries show the same items again and again,
+The search index finds which items match, but the items themselves (as
+the API renders them) are read from the database, 20 at a time, which
+costs more than the search. Popular queries show the same items again and again,
 so a bounded cache keeps them for `max_age_seconds`.
 
 A write through this process removes the item at once. A write by another

@@ -1,6 +1,6 @@
 """A bit-sliced index of prices, for price ranges over bitmaps of documents.
 
-Slice `i` holds the documents whose price in cents has bit `i` set. A range
+Slice `i` contains the documents whose price in cents has bit `i` set. A range
 is answered with two comparisons of about three bitmap operations per bit
 (O'Neil and Quass, "Improved Query Performance with Variant Indexes", 1997),
 started from the candidate documents rather than from every document, so a

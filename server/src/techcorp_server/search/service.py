@@ -1,6 +1,6 @@
 """Search over products and users: the indexes, their upkeep, and ranked pages.
 
-Each server process holds one `MemoryIndex` of products and one of users,
+Each server process keeps one `MemoryIndex` of products and one of users,
 built from the database at start-up and kept in step with every write made
 through this process: `SearchService` is a `ChangeListener`, and the change
 log calls `committed` after each write transaction commits and before the
@@ -79,7 +79,7 @@ DOCUMENTS: dict[str, Callable[[Mapping[Any, Any]], Document]] = {
     "product": product_document,
     "user": user_document,
 }
-"""How a resource, as the API renders it, becomes a search document."""
+"""The document maker of each resource type, from the resource as rendered."""
 
 
 @dataclass(frozen=True, slots=True)
