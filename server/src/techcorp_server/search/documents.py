@@ -13,9 +13,11 @@ PRODUCT_FIELDS = ("name", "category", "description")
 """Searchable product fields, best-ranked first."""
 
 USER_FIELDS = ("email",)
-"""The user field hits highlight. It is indexed as two fields, local part
-first and domain second, so `king` ranks a `king@…` user above a user at
-`king.example`."""
+"""The user field hits highlight."""
+
+USER_INDEX_FIELDS = ("local part", "domain")
+"""The parts of an email indexed as fields, best-ranked first, so `king`
+ranks a `king@…` user above a user at `king.example`."""
 
 
 def product_document(product: Mapping[Any, Any]) -> Document:

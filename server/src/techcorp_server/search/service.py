@@ -29,6 +29,7 @@ the search into the database (pg_trgm), where the table is the index.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,6 +48,7 @@ from ..users.service import user_json
 from .documents import (
     PRODUCT_FIELDS,
     USER_FIELDS,
+    USER_INDEX_FIELDS,
     product_document,
     product_row_document,
     user_document,
@@ -99,7 +101,7 @@ class SearchService(ChangeListener):
         self.database = database
         self.indexes: dict[str, SearchIndex] = {
             "product": MemoryIndex(len(PRODUCT_FIELDS)),
-            "user": MemoryIndex(2),
+            "user": MemoryIndex(len(USER_INDEX_FIELDS)),
         }
         self.recent = RecentItems()
 
@@ -107,6 +109,11 @@ class SearchService(ChangeListener):
         """Build both indexes from the database."""
         started = time.perf_counter()
         counts = await self.database.run_read(self._build)
+        # The index lives as long as the process, and the cyclic garbage
+        # collector would otherwise walk its objects (a million ids at 1M
+        # products) on each full collection, pausing a request for that long.
+        gc.collect()
+        gc.freeze()
         logger.info(
             "search index built",
             extra={
