@@ -17,9 +17,15 @@ def unique_word(length: int = 10) -> str:
     """Return a random lower-case word that no other test searches for.
 
     Random letters are far more than two typos from each other, so the
-    words of different tests never match one another.
+    words of different tests never match one another. No letter repeats
+    the one before it, so swapping two neighbours is always a typo.
     """
-    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(length))
+    letters = [secrets.choice(string.ascii_lowercase)]
+    while len(letters) < length:
+        letter = secrets.choice(string.ascii_lowercase)
+        if letter != letters[-1]:
+            letters.append(letter)
+    return "".join(letters)
 
 
 async def search(

@@ -151,7 +151,9 @@ async def test_search_ranks_fields_and_typos(
     in_category = await create_product(
         api, admin_token, name="Plain Cup", category=word
     )
-    with_typo = await create_product(api, admin_token, name=f"{word[:-1]}x Bowl")
+    with_typo = await create_product(
+        api, admin_token, name=f"{word[:-1]}{other_letter(word[-1])} Bowl"
+    )
     in_name = await create_product(api, admin_token, name=f"{word} Plate")
 
     body = await search(api, admin_token, word)
