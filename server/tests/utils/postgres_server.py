@@ -61,6 +61,10 @@ class PostgresServer:
             "initdb", "-D", str(self.data_dir), "-U", "postgres",
             "--auth=trust", "--encoding=UTF8", "--no-sync",
         )  # fmt: skip
+        self.resume()
+
+    def resume(self) -> None:
+        """Start the server on the existing cluster, as after an outage."""
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 "
             f"-c unix_socket_directories='{self.folder}' {SPEED_OVER_DURABILITY}"
@@ -80,7 +84,11 @@ class PostgresServer:
         )  # fmt: skip
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
+    def pause(self) -> None:
+        """Stop the server and keep its data, so that `resume` brings it back."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+
     def stop(self) -> None:
-        if self.data_dir.exists():
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        if (self.data_dir / "postmaster.pid").exists():
+            self.pause()
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -8,10 +8,13 @@ shape whichever layer failed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from http.client import responses as REASON_PHRASES
 from typing import Any
 
+import asyncpg
+import sqlalchemy.exc
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,12 +28,31 @@ from .errors import (
     InternalError,
     MethodNotAllowedError,
     NotFoundError,
+    ServiceUnavailableError,
 )
 from .http import json_response
+
+logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = (
     "The server failed to complete the request. Retry later, and quote the "
     "request id if you report the problem."
+)
+
+DATABASE_UNAVAILABLE_MESSAGE = (
+    "The server cannot reach its database. Retry in a few seconds."
+)
+
+DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    # Lost or refused connections, as SQLAlchemy wraps them, and a pool that
+    # had no connection to give within its timeout.
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    # asyncpg raises these unwrapped when it opens a connection.
+    ConnectionError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
 )
 
 MAX_PATH_IN_MESSAGE = 200
@@ -140,6 +162,24 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    """Return a 503 when the database cannot be reached, and log one line.
+
+    A lost connection is not a bug in the server, so no traceback: the pool
+    reconnects by itself once the database is back.
+    """
+    request_id = request_id_of(request.scope)
+    logger.warning(
+        "database unavailable: %s: %s",
+        type(exc).__name__,
+        str(exc).splitlines()[0] if str(exc) else "",
+        extra={"request_id": request_id},
+    )
+    return error_response(
+        ServiceUnavailableError(DATABASE_UNAVAILABLE_MESSAGE), request_id
+    )
+
+
 async def unhandled_exception_handler(request: Request, exc: Exception) -> Response:
     """Return a 500 for any other exception, revealing nothing of it.
 
@@ -154,5 +194,6 @@ async def unhandled_exception_handler(request: Request, exc: Exception) -> Respo
 EXCEPTION_HANDLERS: Mapping[Any, ExceptionHandler] = {
     APIError: api_error_handler,
     HTTPException: http_exception_handler,
+    **dict.fromkeys(DATABASE_UNAVAILABLE_ERRORS, database_unavailable_handler),
     Exception: unhandled_exception_handler,
 }
