@@ -9,10 +9,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 ensure_server dev
 
-# The benchmark tests drive wrk, and the server's tests start PostgreSQL and
-# Redis servers; all three come from Debian's packages.
+# The benchmark tests drive wrk, and the server's tests start PostgreSQL,
+# Redis and nginx; all of them come from Debian's packages.
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+[[ -x /usr/sbin/nginx ]] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})); then
