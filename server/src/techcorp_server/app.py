@@ -23,6 +23,7 @@ from .auth.service import AuthService
 from .core.body_limit import BodyLimitMiddleware
 from .core.changes import ChangeLog
 from .core.db import Database
+from .core.feed import ChangeFeed
 from .core.handlers import EXCEPTION_HANDLERS
 from .core.logging import configure_logging
 from .core.migrate import upgrade_to_head
@@ -76,6 +77,7 @@ class Services:
     settings: Settings
     database: Database
     changes: ChangeLog
+    feed: ChangeFeed
     rate_limiter: RateLimiter
     auth: AuthService
     users: UserService
@@ -95,22 +97,26 @@ class Services:
 def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     changes = ChangeLog(database)
+    feed = ChangeFeed(database, changes)
     auth = AuthService(settings, database)
     search = SearchService(database)
-    changes.subscribe(search)
+    catalog = ProductCatalog(
+        database,
+        cache_entries=settings.list_cache_entries,
+        cache_max_age_seconds=settings.list_cache_seconds,
+        changes=changes,
+    )
+    for listener in (feed, auth, catalog, search):
+        changes.subscribe(listener)
     return Services(
         settings=settings,
         database=database,
         changes=changes,
+        feed=feed,
         rate_limiter=create_rate_limiter(settings),
         auth=auth,
         users=UserService(database, auth, changes),
-        catalog=ProductCatalog(
-            database,
-            cache_entries=settings.list_cache_entries,
-            cache_max_age_seconds=settings.list_cache_seconds,
-            changes=changes,
-        ),
+        catalog=catalog,
         search=search,
     )
 
@@ -139,7 +145,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await services.start()
-        # Only serving processes build the index; the CLI's services skip it.
+        # Only serving processes follow other processes' changes and build
+        # the index; the CLI's services skip both. The feed starts first, so
+        # a change saved elsewhere while the index is built is not lost.
+        await services.feed.start()
         await services.search.start()
         if freeze_after_start:
             gc.collect()
@@ -151,6 +160,7 @@ def create_app(
         try:
             yield
         finally:
+            await services.feed.stop()
             await services.stop()
             logger.info("server stopped")
 

@@ -6,13 +6,14 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import func, select
 from starlette.requests import Request
 
+from ..core.changes import Change, ChangeListener
 from ..core.db import Database
 from ..core.errors import (
     BadRequestError,
@@ -98,7 +99,7 @@ def invalid_grant() -> UnauthorizedError:
     )
 
 
-class AuthService:
+class AuthService(ChangeListener):
     """Tokens, the caller of each request, and the API clients of users.
 
     The role of each user and the owner of each client are cached in memory
@@ -319,6 +320,14 @@ class AuthService:
         if len(cache) >= CALLER_CACHE_ENTRIES:
             cache.clear()
         cache[key] = (time.monotonic() + self._cache_seconds, value)
+
+    def committed(self, changes: Sequence[Change]) -> None:
+        # The user service invalidates its own writes; this covers the
+        # writes of other processes, so a demoted or deleted user loses
+        # access everywhere within one poll of the change feed.
+        for change in changes:
+            if change.type in ("user.updated", "user.deleted"):
+                self.invalidate_user(change.data["id"])
 
     def invalidate_user(self, user_id: str) -> None:
         """Forget what is cached about a user whose role changed or who left."""

@@ -102,10 +102,19 @@ class ChangeLog:
                     await listener.in_transaction(session, transaction.changes)
 
         if transaction.changes:
-            self._announce(transaction.changes)
+            self.announce(transaction.changes)
 
-    def _announce(self, changes: Sequence[Change]) -> None:
+    def announce(
+        self, changes: Sequence[Change], skip: ChangeListener | None = None
+    ) -> None:
+        """Pass saved `changes` to every listener's `committed`, except `skip`.
+
+        Changes that another process saved arrive here too, through the
+        change feed, which is the listener skipped for them.
+        """
         for listener in self._listeners:
+            if listener is skip:
+                continue
             try:
                 listener.committed(changes)
             except Exception:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from ..core.changes import ChangeLog
+from ..core.changes import Change, ChangeListener, ChangeLog
 from ..core.db import Database, isoformat, utc_now
 from ..core.errors import BadRequestError, NotFoundError
 from ..core.ids import new_id
@@ -63,7 +63,7 @@ def _filter_conditions(query: ListQuery) -> list[ColumnElement[bool]]:
     return conditions
 
 
-class ProductCatalog:
+class ProductCatalog(ChangeListener):
     def __init__(
         self,
         database: Database,
@@ -76,6 +76,12 @@ class ProductCatalog:
         self.changes = changes or ChangeLog(database)
         self.cache = ListPageCache(cache_entries, cache_max_age_seconds)
         self._reads: dict[tuple[ListQuery, int], asyncio.Task[RenderedPage]] = {}
+
+    def committed(self, changes: Sequence[Change]) -> None:
+        # Writes through this catalog clear the cache themselves; this
+        # clears it for writes that other processes made.
+        if any(change.resource == "product" for change in changes):
+            self.cache.clear()
 
     async def list_page(self, query: ListQuery) -> RenderedPage:
         """Return one page of matching products, newest first, as JSON.

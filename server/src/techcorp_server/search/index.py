@@ -113,6 +113,9 @@ class SearchIndex(Protocol):
 
     def __len__(self) -> int: ...
 
+    def __contains__(self, document_id: object) -> bool:
+        """Tell whether a document with this id is indexed."""
+
 
 def penalty(typos: int, field: int, kind: int) -> int:
     return typos << TYPO_SHIFT | field << FIELD_SHIFT | kind
@@ -178,6 +181,9 @@ class MemoryIndex:
         if priced:
             self._prices.load(priced)
         return added
+
+    def __contains__(self, document_id: object) -> bool:
+        return document_id in self._ordinals
 
     def add(self, document: Document) -> None:
         if document.id in self._ordinals:

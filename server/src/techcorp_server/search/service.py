@@ -143,7 +143,10 @@ class SearchService(ChangeListener):
         index = self.indexes[change.resource]
         self.recent.discard(change.data["id"])
         if change.action == "created":
-            index.add(document(change.data))
+            # A change from another process can reach a process whose index
+            # was built after the change was saved, and so holds it already.
+            if change.data["id"] not in index:
+                index.add(document(change.data))
         elif change.action == "updated" and change.previous is not None:
             index.update(document(change.previous), document(change.data))
         elif change.action == "deleted":
