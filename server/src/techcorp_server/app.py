@@ -23,12 +23,16 @@ from .core.body_limit import BodyLimitMiddleware
 from .core.changes import ChangeLog
 from .core.db import Database
 from .core.handlers import EXCEPTION_HANDLERS
+from .core.idempotency import IdempotencyStore
 from .core.logging import configure_logging
 from .core.migrate import upgrade_to_head
 from .core.request_context import RequestContextMiddleware
 from .core.routing import Operation, build_routes
+from .events.outbox import EventOutbox
 from .observability import health, metrics
 from .openapi import routes as openapi_routes
+from .payments import routes as payment_routes
+from .payments.service import PaymentService
 from .products import routes as product_routes
 from .products.service import ProductCatalog
 from .ratelimit.limiter import create_rate_limiter
@@ -36,6 +40,9 @@ from .ratelimit.middleware import RateLimitMiddleware
 from .settings import Settings, get_settings
 from .users import routes as user_routes
 from .users.service import UserService
+from .webhooks import routes as webhook_routes
+from .webhooks.service import WebhookService
+from .webhooks.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,8 @@ def api_operations() -> list[Operation]:
         *auth_routes.clients_router.operations,
         *user_routes.router.operations,
         *product_routes.router.operations,
+        *payment_routes.router.operations,
+        *webhook_routes.router.operations,
     ]
 
 
@@ -75,13 +84,26 @@ class Services:
     auth: AuthService
     users: UserService
     catalog: ProductCatalog
+    payments: PaymentService
+    webhooks: WebhookService
+    deliveries: DeliveryWorker
+    idempotency: IdempotencyStore
 
-    async def start(self) -> None:
-        """Migrate the database to the latest schema and load the keys."""
+    async def start(self, *, background: bool = True) -> None:
+        """Migrate the database, load the keys and start the background work.
+
+        A CLI command passes `background=False`: it sends no webhooks, and
+        what it records is sent by the server.
+        """
         await upgrade_to_head(self.database)
         await self.auth.start()
+        if background:
+            await self.deliveries.start()
+            self.idempotency.start()
 
     async def stop(self) -> None:
+        await self.idempotency.stop()
+        await self.deliveries.stop()
         await self.database.dispose()
 
 
@@ -89,6 +111,8 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     changes = ChangeLog(database)
     auth = AuthService(settings, database)
+    deliveries = DeliveryWorker(database, settings)
+    changes.subscribe(EventOutbox(on_commit=deliveries.wake))
     return Services(
         settings=settings,
         database=database,
@@ -100,6 +124,16 @@ def build_services(settings: Settings) -> Services:
             cache_entries=settings.list_cache_entries,
             cache_max_age_seconds=settings.list_cache_seconds,
             changes=changes,
+        ),
+        payments=PaymentService(database, changes),
+        webhooks=WebhookService(
+            database,
+            allow_private=settings.webhook_allow_private,
+            wake_worker=deliveries.wake,
+        ),
+        deliveries=deliveries,
+        idempotency=IdempotencyStore(
+            database, key_seconds=settings.idempotency_key_seconds
         ),
     )
 
@@ -142,6 +176,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.state.auth = services.auth
     app.state.users = services.users
     app.state.catalog = services.catalog
+    app.state.payments = services.payments
+    app.state.webhooks = services.webhooks
+    app.state.idempotency = services.idempotency
     app.state.authenticator = services.auth.authenticate_request
 
     stack: ASGIApp = BodyLimitMiddleware(
