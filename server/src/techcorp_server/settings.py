@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_concurrency: int = Field(default=64, ge=1, le=1024)
     """Deliveries in flight at once in one server process."""
+    webhook_connections_per_endpoint: int = Field(default=4, ge=1, le=64)
+    """Open connections to one endpoint at most, so one slow receiver cannot
+    hold every connection."""
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     """Delay before the first retry; each later retry waits twice as long."""
     webhook_retry_max_delay_seconds: float = Field(default=6 * 3600, gt=0)

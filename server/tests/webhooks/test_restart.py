@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +17,25 @@ from .conftest import webhook_server_env
 from .receiver import Receiver
 
 EVENTS = 1000
+
+
+def kill_server_and_workers(server: ServerProcess) -> None:
+    """SIGKILL the server and its worker processes, as a crash would.
+
+    `serve` runs the app in child processes, which a SIGKILL of the parent
+    alone would leave running.
+    """
+    assert server.process is not None
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert children, "the server has no worker process"
+    for child in children:
+        os.kill(int(child), signal.SIGKILL)
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{child}").exists() for child in children):
+        assert time.monotonic() < deadline, "a worker survived SIGKILL"
+        time.sleep(0.05)
 
 
 async def create_products(api: httpx.AsyncClient, token: str, count: int) -> set[str]:
@@ -55,7 +76,7 @@ async def test_events_survive_sigkill(tmp_path: Path) -> None:
             product_ids = await create_products(api, token, EVENTS)
         # The receiver is down: attempts fail and wait for their retries.
         await asyncio.sleep(0.5)
-        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+        kill_server_and_workers(server)
 
         await receiver.start(port)
         server.start()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..settings import Settings
@@ -26,6 +26,7 @@ from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .retries import RetryPolicy
 
 endpoints = WebhookEndpoint.metadata.tables["webhook_endpoints"]
+deliveries = WebhookDelivery.metadata.tables["webhook_deliveries"]
 attempts = WebhookAttempt.metadata.tables["webhook_attempts"]
 
 MAX_ERROR_LENGTH = 500
@@ -67,6 +68,20 @@ class Outcome:
         return self.status_code == 410
 
 
+_UPDATE_DELIVERY = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        status=bindparam("status"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        lease_expires_at=None,
+        last_status_code=bindparam("last_status_code"),
+        last_error=bindparam("last_error"),
+        updated_at=bindparam("now"),
+    )
+)
+
+
 def _attempt_row(outcome: Outcome) -> dict[str, Any]:
     return {
         "delivery_id": outcome.claim.delivery_id,
@@ -92,13 +107,12 @@ def _delivery_update(
         next_attempt_at = retries.next_attempt_at(claim.attempt, claim.created_at, now)
         status = "pending" if next_attempt_at is not None else "failed"
     return {
-        "id": outcome.claim.delivery_id,
+        "delivery_id": outcome.claim.delivery_id,
         "status": status,
         "next_attempt_at": next_attempt_at,
-        "lease_expires_at": None,
         "last_status_code": outcome.status_code,
         "last_error": outcome.error,
-        "updated_at": now,
+        "now": now,
     }
 
 
@@ -112,7 +126,7 @@ async def record_outcomes(
     """Write the attempts and apply the rules above, in one transaction."""
     await session.execute(insert(attempts), [_attempt_row(o) for o in outcomes])
     await session.execute(
-        update(WebhookDelivery),
+        _UPDATE_DELIVERY,
         [_delivery_update(outcome, retries, now) for outcome in outcomes],
     )
 

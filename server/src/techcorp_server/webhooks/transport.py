@@ -76,11 +76,12 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         max_connections: int,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__(trust_env=False)
+        ssl_context = ssl_context or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=ssl_context, trust_env=False)
         # NOTE: httpx 0.28 has no public option for the pool's network
         # backend, so the pool is replaced by one with the same defaults.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=30.0,

@@ -2,11 +2,12 @@
 
 The worker claims due deliveries in batches by setting a lease on them, so
 several server processes can share the work (on PostgreSQL the claim also
-uses `FOR UPDATE SKIP LOCKED`). It sends each claimed delivery with at most
-`webhook_concurrency` in flight, then writes the outcomes of many attempts
-in one transaction. A process that dies leaves its leases behind; the
-deliveries are claimed again once those run out, so delivery is at least
-once.
+uses `FOR UPDATE SKIP LOCKED`). It keeps up to twice `webhook_concurrency`
+claimed, sends at most `webhook_concurrency` at once, and writes the
+outcomes of many attempts in one transaction. Batching matters on SQLite,
+where every write transaction takes the single write connection. A process
+that dies leaves its leases behind; the deliveries are claimed again once
+those run out, so delivery is at least once.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..core.db import Database, utc_now
 from ..events.models import Event
 from ..settings import Settings
 from .addresses import Resolver, system_resolve
+from .clients import EndpointClients
 from .models import WebhookDelivery, WebhookEndpoint
 from .outcomes import MAX_ERROR_LENGTH, Claim, Outcome, record_outcomes
 from .retries import RetryPolicy
@@ -42,6 +44,8 @@ events = Event.metadata.tables["events"]
 MAX_EXCERPT_BYTES = 500
 STOP_GRACE_SECONDS = 5.0
 """How long `stop` lets deliveries in flight finish before cancelling them."""
+RECORD_GATHER_SECONDS = 0.005
+"""How long the first outcome of a batch waits for others to join it."""
 
 
 def _secrets_in_use(row: Any, now: datetime) -> list[str]:
@@ -71,31 +75,23 @@ class DeliveryWorker:
             window_seconds=settings.webhook_retry_window_seconds,
         )
         self.concurrency = settings.webhook_concurrency
+        self.prefetch = 2 * self.concurrency
+        self._slots = asyncio.Semaphore(self.concurrency)
         self._wakeup = asyncio.Event()
         self._flush_wakeup = asyncio.Event()
         self._outcomes: list[Outcome] = []
         self._claimed: dict[str, Claim] = {}
         self._sending: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
+        self._clients = EndpointClients(self._new_client)
+        self._ssl_context = httpx.create_ssl_context(trust_env=False)
 
     def wake(self) -> None:
         """Look for due deliveries now; called after events are committed."""
         self._wakeup.set()
 
     async def start(self) -> None:
-        transport = self.transport or GuardedTransport(
-            self.resolve,
-            allow_loopback=self.settings.webhook_allow_private,
-            max_connections=self.concurrency,
-        )
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=self.settings.webhook_timeout_seconds,
-            follow_redirects=False,
-            trust_env=False,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._clients = EndpointClients(self._new_client)
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="webhook-claims"),
             asyncio.create_task(self._record_loop(), name="webhook-outcomes"),
@@ -122,27 +118,44 @@ class DeliveryWorker:
         for outcome in outcomes:
             self._claimed.pop(outcome.claim.delivery_id, None)
         await self._release(list(self._claimed))
-        if self._client is not None:
-            await self._client.aclose()
+        await self._clients.aclose()
         logger.info("webhook worker stopped")
 
     async def _claim_loop(self) -> None:
         while True:
             self._wakeup.clear()
-            free = self.concurrency - len(self._claimed)
+            backlog = len(self._claimed)
+            wanted = self.prefetch - backlog
             claims: list[Claim] = []
-            if free > 0:
+            # Claiming again only once the backlog is down to one round of
+            # sends keeps each claim transaction large.
+            if backlog <= self.concurrency:
                 try:
-                    claims = await self._claim(free)
+                    claims = await self._claim(wanted)
                 except Exception:
                     logger.exception("claiming webhook deliveries failed")
             for claim in claims:
                 self._start_sending(claim)
-            if free > 0 and len(claims) == free:
+            if claims and len(claims) == wanted:
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.webhook_poll_seconds):
                     await self._wakeup.wait()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        transport = self.transport or GuardedTransport(
+            self.resolve,
+            allow_loopback=self.settings.webhook_allow_private,
+            max_connections=self.settings.webhook_connections_per_endpoint,
+            ssl_context=self._ssl_context,
+        )
+        return httpx.AsyncClient(
+            transport=transport,
+            timeout=self.settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": USER_AGENT},
+        )
 
     def _start_sending(self, claim: Claim) -> None:
         self._claimed[claim.delivery_id] = claim
@@ -185,7 +198,12 @@ class DeliveryWorker:
             return await _read_claims(session, ids, now)
 
     async def _send(self, claim: Claim) -> None:
-        assert self._client is not None
+        async with self._slots:
+            outcome = await self._attempt(claim)
+        self._outcomes.append(outcome)
+        self._flush_wakeup.set()
+
+    async def _attempt(self, claim: Claim) -> Outcome:
         attempted_at = utc_now()
         timestamp = int(attempted_at.timestamp())
         headers = {
@@ -206,7 +224,8 @@ class DeliveryWorker:
         outcome = Outcome(claim, attempted_at, 0)
         try:
             async with asyncio.timeout(self.settings.webhook_timeout_seconds):
-                await self._post(claim.url, headers, claim.body, outcome)
+                client = self._clients.get(claim.endpoint_id)
+                await _post(client, claim.url, headers, claim.body, outcome)
         except TimeoutError:
             outcome.error = (
                 f"Timed out after {self.settings.webhook_timeout_seconds:g} s."
@@ -225,28 +244,13 @@ class DeliveryWorker:
                     "error": outcome.error,
                 },
             )
-        self._outcomes.append(outcome)
-        self._flush_wakeup.set()
-
-    async def _post(
-        self, url: str, headers: dict[str, str], body: bytes, outcome: Outcome
-    ) -> None:
-        assert self._client is not None
-        async with self._client.stream(
-            "POST", url, content=body, headers=headers
-        ) as response:
-            outcome.status_code = response.status_code
-            excerpt = b""
-            async for chunk in response.aiter_bytes():
-                excerpt += chunk
-                if len(excerpt) >= MAX_EXCERPT_BYTES:
-                    break
-            text = excerpt[:MAX_EXCERPT_BYTES].decode("utf-8", "replace")
-            outcome.excerpt = text or None
+        return outcome
 
     async def _record_loop(self) -> None:
         while True:
             await self._flush_wakeup.wait()
+            if len(self._outcomes) < self.concurrency:
+                await asyncio.sleep(RECORD_GATHER_SECONDS)
             self._flush_wakeup.clear()
             outcomes = self._take_outcomes()
             try:
@@ -322,6 +326,24 @@ async def _read_claims(
         )
         for row in await session.execute(query)
     ]
+
+
+async def _post(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    outcome: Outcome,
+) -> None:
+    async with client.stream("POST", url, content=body, headers=headers) as response:
+        outcome.status_code = response.status_code
+        excerpt = b""
+        async for chunk in response.aiter_bytes():
+            excerpt += chunk
+            if len(excerpt) >= MAX_EXCERPT_BYTES:
+                break
+        text = excerpt[:MAX_EXCERPT_BYTES].decode("utf-8", "replace")
+        outcome.excerpt = text or None
 
 
 def _describe(exc: httpx.HTTPError) -> str:
