@@ -16,9 +16,9 @@ endpoints. Two phases run:
 - paced: `--rate` products per second for `--duration` seconds, giving the
   latency of a steady flow.
 
-Latency runs from the product's `created_at` (set by the server just before
-its write transaction) to the receiver reading the delivery; server and
-receiver share one clock. The script rewrites the webhooks section of
+Latency runs from the product's `created_at`, which the server sets just
+before its write transaction, to the receiver reading the delivery. Server
+and receiver share one clock. The script rewrites the webhooks section of
 docs/benchmarks.md and keeps the server log and raw numbers under
 bench/results/runs/.
 """
@@ -68,7 +68,7 @@ _NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 
 @dataclass
 class Deliveries:
-    """What the receiver read: arrival times (Unix seconds) and bodies."""
+    """The arrival times (Unix seconds) and bodies the receiver read."""
 
     arrivals: list[tuple[float, bytes]] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -85,7 +85,7 @@ class Deliveries:
 
 
 class ReceiverProtocol(asyncio.Protocol):
-    """A minimal HTTP/1.1 keep-alive server that answers every request 204.
+    """A minimal HTTP/1.1 keep-alive server that responds 204 to every request.
 
     It reads only `Content-Length` bodies, which is what the server sends,
     and costs little enough per request to leave the CPU to the server.

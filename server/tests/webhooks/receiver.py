@@ -23,7 +23,7 @@ class ReceivedRequest:
 
 
 Responder = Callable[[ReceivedRequest], int]
-"""Choose the status code to answer a request with."""
+"""Return the status code of the response to a request."""
 
 
 def always(status: int) -> Responder:
@@ -31,7 +31,7 @@ def always(status: int) -> Responder:
 
 
 class Receiver:
-    """An HTTP/1.1 server on 127.0.0.1 with a chosen answer per request."""
+    """An HTTP/1.1 server on 127.0.0.1 with a chosen status per request."""
 
     def __init__(self, respond: Responder | None = None, delay: float = 0.0) -> None:
         self.respond = respond or always(204)
@@ -76,7 +76,7 @@ class Receiver:
                 request = await self._read_request(connection, reader)
                 if request is None:
                     return
-                await self._answer(connection, writer, request)
+                await self._respond(connection, writer, request)
                 connection.start_next_cycle()
         except (ConnectionError, h11.RemoteProtocolError):
             return
@@ -111,7 +111,7 @@ class Receiver:
             else:
                 return None
 
-    async def _answer(
+    async def _respond(
         self,
         connection: h11.Connection,
         writer: asyncio.StreamWriter,
@@ -123,7 +123,7 @@ class Receiver:
             self._arrived.notify_all()
         if self.delay:
             await asyncio.sleep(self.delay)
-        # 204 and 304 answers have no body (RFC 9110 sections 15.3.5, 15.4.5).
+        # 204 and 304 responses have no body (RFC 9110 sections 15.3.5, 15.4.5).
         reply = b"" if status in (204, 304) else b"ok"
         response = h11.Response(
             status_code=status, headers=[("content-length", str(len(reply)))]

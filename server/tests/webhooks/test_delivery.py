@@ -120,8 +120,8 @@ async def test_failing_receiver_gets_event_later(
     hooks_admin: dict[str, str],
     register: RegisterEndpoint,
 ) -> None:
-    answers = iter([500, 503])
-    receiver = Receiver(lambda _request: next(answers, 200))
+    statuses = iter([500, 503])
+    receiver = Receiver(lambda _request: next(statuses, 200))
     await receiver.start()
     try:
         endpoint = await register(receiver.url, ["product.created"])

@@ -1,4 +1,4 @@
-"""Which webhook URLs and addresses the server may connect to.
+"""Rules for the webhook URLs and addresses the server may connect to.
 
 A webhook URL is chosen by an API user, so without these checks the server
 could be made to call its own admin ports, the cloud metadata service or
@@ -139,8 +139,8 @@ async def allowed_addresses(
 ) -> list[IPAddress]:
     """Resolve `host` and return its addresses, if every one of them is allowed.
 
-    One blocked address rejects the host, because a resolver that answers
-    with a public and a private address could have the private one tried.
+    One blocked address rejects the host, because a resolver that returns
+    a public and a private address could have the private one tried.
     """
     literal = ip_literal(host)
     if literal is not None:
@@ -156,6 +156,9 @@ async def allowed_addresses(
 
     for address in addresses:
         reason = blocked_reason(address, allow_loopback=allow_loopback)
-        if reason is not None:
-            raise UnsafeURLError(f"The host {host!r} resolves to {reason}.")
+        if reason is None:
+            continue
+        if literal is not None:
+            raise UnsafeURLError(f"The address {host!r} is {reason}.")
+        raise UnsafeURLError(f"The host {host!r} resolves to {reason}.")
     return addresses

@@ -82,7 +82,7 @@ class WebhookAttempt(Base):
     number: Mapped[int] = mapped_column(Integer)
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
-    # The first characters of the receiver's answer, for debugging.
+    # The first characters of the receiver's response body, for debugging.
     response_excerpt: Mapped[str | None] = mapped_column(String(500), default=None)
     duration_ms: Mapped[int] = mapped_column(Integer)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)

@@ -2,10 +2,10 @@
 
 Rules, applied to the outcomes of many attempts in one transaction:
 
-- A 2xx answer completes the delivery and ends the endpoint's failing run.
+- A 2xx response completes the delivery and ends the endpoint's failing run.
 - `410 Gone` fails the delivery and disables the endpoint: the receiver
   said it will never accept deliveries again.
-- Any other answer, a timeout or a connection error schedules a retry with
+- Any other status, a timeout or a connection error schedules a retry with
   backoff, or fails the delivery once the retry window has passed.
 - An endpoint whose attempts have all failed for `webhook_disable_after_seconds`
   is disabled. Its pending deliveries wait and resume if it is enabled again.
@@ -30,7 +30,7 @@ deliveries = WebhookDelivery.metadata.tables["webhook_deliveries"]
 attempts = WebhookAttempt.metadata.tables["webhook_attempts"]
 
 MAX_ERROR_LENGTH = 500
-GONE_REASON = "The endpoint answered 410 Gone."
+GONE_REASON = "The endpoint responded 410 Gone."
 
 
 @dataclass(slots=True)
@@ -50,7 +50,7 @@ class Claim:
 
 @dataclass(slots=True)
 class Outcome:
-    """What one attempt of a claimed delivery came to."""
+    """The result of one attempt of a claimed delivery."""
 
     claim: Claim
     attempted_at: datetime

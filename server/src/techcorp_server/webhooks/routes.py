@@ -167,7 +167,7 @@ async def send_test_event(request: Request) -> Response:
 @router.get(
     "/{webhook_id}/deliveries",
     summary="List a webhook endpoint's deliveries",
-    description="Newest first, each with all its attempts and their answers.",
+    description="Newest first, each with all its attempts and their responses.",
     response_model=DeliveryPublic,
     paginated=True,
     query=DELIVERY_QUERY,

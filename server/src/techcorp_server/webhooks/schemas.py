@@ -142,10 +142,10 @@ class AttemptPublic(BaseModel):
 
     number: int
     attempted_at: str = Field(description="ISO 8601 UTC timestamp.")
-    status_code: int | None = Field(description="None when no answer came.")
+    status_code: int | None = Field(description="None when no response came.")
     error: str | None = Field(description="Timeout or connection error, if any.")
     response_excerpt: str | None = Field(
-        description="The first 500 bytes of the receiver's answer."
+        description="The first 500 bytes of the receiver's response body."
     )
     duration_ms: int
 

@@ -125,18 +125,18 @@ class DeliveryWorker:
         while True:
             self._wakeup.clear()
             backlog = len(self._claimed)
-            wanted = self.prefetch - backlog
+            limit = self.prefetch - backlog
             claims: list[Claim] = []
             # Claiming again only once the backlog is down to one round of
             # sends keeps each claim transaction large.
             if backlog <= self.concurrency:
                 try:
-                    claims = await self._claim(wanted)
+                    claims = await self._claim(limit)
                 except Exception:
                     logger.exception("claiming webhook deliveries failed")
             for claim in claims:
                 self._start_sending(claim)
-            if claims and len(claims) == wanted:
+            if claims and len(claims) == limit:
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.webhook_poll_seconds):
