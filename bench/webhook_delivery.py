@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import secrets
 import shlex
@@ -365,16 +366,35 @@ Command: `{command_line(args)}`
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=2000, help="burst events")
-    parser.add_argument("--endpoints", type=int, default=10, help="endpoints per event")
     parser.add_argument(
-        "--rate", type=float, default=10, help="paced events per second"
+        "--events", type=int, default=2000, help="products created in the burst phase"
     )
-    parser.add_argument("--duration", type=float, default=10, help="paced seconds")
     parser.add_argument(
-        "--background-connections", type=int, default=4, help="wrk connections"
+        "--endpoints", type=int, default=10, help="endpoints that receive each event"
     )
-    parser.add_argument("--no-write", action="store_true", help="leave the docs page")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=10,
+        help="products created per second in the paced phase",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=10,
+        help="length of the paced phase in seconds",
+    )
+    parser.add_argument(
+        "--background-connections",
+        type=int,
+        default=4,
+        help="wrk connections loading GET /v2/products",
+    )
+    parser.add_argument(
+        "--no-write",
+        action="store_true",
+        help="print the results without rewriting docs/benchmarks.md",
+    )
     args = parser.parse_args(argv)
     args.client_id = "bench-webhooks"
     args.client_secret = secrets.token_urlsafe(24)
@@ -384,6 +404,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     wrk = ensure_wrk()
+    # Other programs on the machine take CPU from the server and the
+    # receiver, so the record states how busy it was.
+    load_before = " / ".join(f"{load:.1f}" for load in os.getloadavg())
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = RUNS / f"webhooks-{stamp}"
     folder.mkdir(parents=True)
@@ -410,7 +433,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     raw = {"burst": asdict(burst), "paced": asdict(paced), "load": asdict(load)}
     (folder / "results.json").write_text(json.dumps(raw, indent=2))
 
-    machine = report.machine_rows([("wrk", wrk_version(wrk))])
+    machine = report.machine_rows(
+        [("wrk", wrk_version(wrk)), ("load average before the run", load_before)]
+    )
     section = render_section(burst, paced, load, args, machine)
     print(section)
     if not args.no_write:

@@ -105,7 +105,11 @@ async def write_event(
 
 
 class EventOutbox(ChangeListener):
-    """Record each change as an event, fanned out to the subscribed endpoints."""
+    """Record each change as an event, fanned out to the subscribed endpoints.
+
+    TODO: delete events, deliveries and attempts some time after their
+    deliveries finish. Until then these tables only grow.
+    """
 
     def __init__(self, on_commit: Callable[[], None] | None = None) -> None:
         self.on_commit = on_commit

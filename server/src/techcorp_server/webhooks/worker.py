@@ -74,6 +74,12 @@ class DeliveryWorker:
             max_delay_seconds=settings.webhook_retry_max_delay_seconds,
             window_seconds=settings.webhook_retry_window_seconds,
         )
+        if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
+            raise ValueError(
+                "TECHCORP_WEBHOOK_LEASE_SECONDS must be longer than "
+                "TECHCORP_WEBHOOK_TIMEOUT_SECONDS, or a slow delivery is "
+                "claimed and sent again while it is still in flight"
+            )
         self.concurrency = settings.webhook_concurrency
         self.prefetch = 2 * self.concurrency
         self._slots = asyncio.Semaphore(self.concurrency)
@@ -180,6 +186,8 @@ class DeliveryWorker:
             )
             .order_by(deliveries.c.next_attempt_at)
             .limit(limit)
+            # NOTE: SKIP LOCKED applies on PostgreSQL only, where this claim
+            # has not been run by the tests; SQLite has one writer at a time.
             .with_for_update(skip_locked=True, of=deliveries)
         )
         lease_end = now + timedelta(seconds=self.settings.webhook_lease_seconds)
