@@ -99,7 +99,9 @@ async def test_expired_lease_is_claimed_again(
     await receiver.start()
     await register(database, receiver.url)
     await record_events(database, 5)
-    crashed = worker_for(tmp_path, database, webhook_lease_seconds=1)
+    crashed = worker_for(
+        tmp_path, database, webhook_lease_seconds=1, webhook_timeout_seconds=0.5
+    )
     # A worker that claims and then dies never sends or releases.
     claimed = await crashed._claim(10)
     assert len(claimed) == 5
@@ -197,3 +199,11 @@ def test_default_schedule_spans_about_three_days() -> None:
         now, attempt = when, attempt + 1
     assert 15 <= attempt <= 30
     assert timedelta(days=2) < now - created <= timedelta(days=3)
+
+
+def test_lease_must_outlast_timeout(tmp_path: Path) -> None:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
+    with pytest.raises(ValueError, match="LEASE_SECONDS must be longer"):
+        worker_for(
+            tmp_path, database, webhook_lease_seconds=5, webhook_timeout_seconds=5
+        )
