@@ -190,9 +190,21 @@ class Api:
         response.raise_for_status()
 
 
+@dataclass(frozen=True)
+class Drain:
+    """The deliveries of a burst still to send once its last event existed."""
+
+    deliveries: int
+    seconds: float
+
+    @property
+    def deliveries_per_second(self) -> float:
+        return self.deliveries / self.seconds if self.seconds > 0 else 0.0
+
+
 async def run_burst(
     api: Api, deliveries: Deliveries, events: int, fanout: int
-) -> PhaseResult:
+) -> tuple[PhaseResult, Drain]:
     before = len(deliveries.arrivals)
     remaining = iter(range(events))
 
@@ -202,8 +214,15 @@ async def run_burst(
 
     started = time.time()
     await asyncio.gather(*(client() for _ in range(BURST_CLIENTS)))
+    created = time.time()
+    sent_before = len(deliveries.arrivals) - before
     await deliveries.wait_for_count(before + events * fanout, DELIVERY_TIMEOUT_SECONDS)
-    return summarize("burst", events, started, deliveries.arrivals[before:])
+    result = summarize("burst", events, started, deliveries.arrivals[before:])
+    drain = Drain(
+        deliveries=result.deliveries - sent_before,
+        seconds=started + result.seconds - created,
+    )
+    return result, drain
 
 
 async def run_paced(
@@ -251,14 +270,14 @@ async def measure(
         )
         try:
             await asyncio.sleep(1)
-            burst = await run_burst(api, deliveries, args.events, args.endpoints)
+            burst, drain = await run_burst(api, deliveries, args.events, args.endpoints)
             paced = await run_paced(
                 api, deliveries, args.rate, args.duration, args.endpoints
             )
         finally:
             load = await stop_background_load(background)
     server.close()
-    return {"burst": burst, "paced": paced, "load": load}
+    return {"burst": burst, "drain": drain, "paced": paced, "load": load}
 
 
 async def start_background_load(
@@ -336,6 +355,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 def render_section(
     burst: PhaseResult,
+    drain: Drain,
     paced: PhaseResult,
     load: WrkResult,
     args: argparse.Namespace,
@@ -350,7 +370,10 @@ def render_section(
         f"{load.p50_us / 1000:.1f} ms during the run. Burst: {args.events:,} "
         f"products created by {BURST_CLIENTS} concurrent clients; the rate is "
         "deliveries received over the time from the first request to the last "
-        f"delivery. Paced: {args.rate:g} products per second for "
+        f"delivery. After the last product was created, the remaining "
+        f"{drain.deliveries:,} deliveries went out at "
+        f"{drain.deliveries_per_second:,.0f} per second. Paced: {args.rate:g} "
+        "products per second for "
         f"{args.duration:g} s. Latency runs from the product's `created_at` to "
         "the receiver reading the delivery, on one clock."
     )
@@ -427,16 +450,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = asyncio.run(measure(args, base_url, wrk))
 
     burst, paced, load = results["burst"], results["paced"], results["load"]
+    drain = results["drain"]
     assert isinstance(burst, PhaseResult)
+    assert isinstance(drain, Drain)
     assert isinstance(paced, PhaseResult)
     assert isinstance(load, WrkResult)
-    raw = {"burst": asdict(burst), "paced": asdict(paced), "load": asdict(load)}
+    raw = {
+        "burst": asdict(burst),
+        "drain": asdict(drain),
+        "paced": asdict(paced),
+        "load": asdict(load),
+    }
     (folder / "results.json").write_text(json.dumps(raw, indent=2))
 
     machine = report.machine_rows(
         [("wrk", wrk_version(wrk)), ("load average before the run", load_before)]
     )
-    section = render_section(burst, paced, load, args, machine)
+    section = render_section(burst, drain, paced, load, args, machine)
     print(section)
     if not args.no_write:
         report.write_section(SECTION, section)

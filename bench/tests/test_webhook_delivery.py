@@ -6,6 +6,7 @@ import pytest
 
 from webhook_delivery import (
     Deliveries,
+    Drain,
     PhaseResult,
     ReceiverProtocol,
     latency_ms,
@@ -94,9 +95,12 @@ def test_summarize_and_render() -> None:
     args = argparse.Namespace(
         events=10, endpoints=10, rate=1.0, duration=5.0, background_connections=4
     )
-    section = render_section(burst, paced, load, args, [("CPUs (nproc)", "2")])
+    drain = Drain(deliveries=40, seconds=0.5)
+    section = render_section(burst, drain, paced, load, args, [("CPUs (nproc)", "2")])
 
     assert section.startswith("## Webhook delivery")
     assert "| burst | 10 | 100 | 100 | 505.0 |" in section
     assert "| paced | 5 | 50 | 10 | 12.3 | 45.6 | 50.0 |" in section
     assert "1,000 req/s" in section
+    words = " ".join(section.split())
+    assert "remaining 40 deliveries went out at 80 per second" in words
