@@ -25,12 +25,16 @@ from .core.changes import ChangeLog
 from .core.db import Database
 from .core.feed import ChangeFeed
 from .core.handlers import EXCEPTION_HANDLERS
+from .core.idempotency import IdempotencyStore
 from .core.logging import configure_logging
 from .core.migrate import upgrade_to_head
 from .core.request_context import RequestContextMiddleware
 from .core.routing import Operation, build_routes
+from .events.outbox import EventOutbox
 from .observability import health, metrics
 from .openapi import routes as openapi_routes
+from .payments import routes as payment_routes
+from .payments.service import PaymentService
 from .products import routes as product_routes
 from .products.service import ProductCatalog
 from .ratelimit.limiter import RateLimiter, create_rate_limiter
@@ -40,6 +44,9 @@ from .search.service import SearchService
 from .settings import Settings, get_settings
 from .users import routes as user_routes
 from .users.service import UserService
+from .webhooks import routes as webhook_routes
+from .webhooks.service import WebhookService
+from .webhooks.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +74,8 @@ def api_operations() -> list[Operation]:
         *user_routes.router.operations,
         *product_routes.router.operations,
         *search_routes.router.operations,
+        *payment_routes.router.operations,
+        *webhook_routes.router.operations,
     ]
 
 
@@ -83,13 +92,32 @@ class Services:
     users: UserService
     catalog: ProductCatalog
     search: SearchService
+    payments: PaymentService
+    webhooks: WebhookService
+    deliveries: DeliveryWorker
+    idempotency: IdempotencyStore
 
-    async def start(self) -> None:
-        """Migrate the database to the latest schema and load the keys."""
+    async def start(self, *, background: bool = True) -> None:
+        """Migrate the database, load the keys and start the background work.
+
+        A CLI command passes `background=False`: it sends no webhooks, builds
+        no search index and follows no other process's changes, and what it
+        records is sent by the server.
+        """
         await upgrade_to_head(self.database)
         await self.auth.start()
+        if background:
+            # The feed starts before the index is built, so a change saved
+            # by another process during the build is applied, not lost.
+            await self.feed.start()
+            await self.search.start()
+            await self.deliveries.start()
+            self.idempotency.start()
 
     async def stop(self) -> None:
+        await self.idempotency.stop()
+        await self.deliveries.stop()
+        await self.feed.stop()
         await self.rate_limiter.aclose()
         await self.database.dispose()
 
@@ -99,6 +127,8 @@ def build_services(settings: Settings) -> Services:
     changes = ChangeLog(database)
     feed = ChangeFeed(database, changes)
     auth = AuthService(settings, database)
+    deliveries = DeliveryWorker(database, settings)
+    changes.subscribe(EventOutbox(on_commit=deliveries.wake))
     search = SearchService(database)
     catalog = ProductCatalog(
         database,
@@ -118,6 +148,16 @@ def build_services(settings: Settings) -> Services:
         users=UserService(database, auth, changes),
         catalog=catalog,
         search=search,
+        payments=PaymentService(database, changes),
+        webhooks=WebhookService(
+            database,
+            allow_private=settings.webhook_allow_private,
+            wake_worker=deliveries.wake,
+        ),
+        deliveries=deliveries,
+        idempotency=IdempotencyStore(
+            database, key_seconds=settings.idempotency_key_seconds
+        ),
     )
 
 
@@ -145,11 +185,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await services.start()
-        # Only serving processes follow other processes' changes and build
-        # the index; the CLI's services skip both. The feed starts first, so
-        # a change saved elsewhere while the index is built is not lost.
-        await services.feed.start()
-        await services.search.start()
         if freeze_after_start:
             gc.collect()
             gc.freeze()
@@ -160,7 +195,6 @@ def create_app(
         try:
             yield
         finally:
-            await services.feed.stop()
             await services.stop()
             logger.info("server stopped")
 
@@ -185,6 +219,9 @@ def create_app(
     app.state.users = services.users
     app.state.catalog = services.catalog
     app.state.search = services.search
+    app.state.payments = services.payments
+    app.state.webhooks = services.webhooks
+    app.state.idempotency = services.idempotency
     app.state.authenticator = services.auth.authenticate_request
 
     stack: ASGIApp = BodyLimitMiddleware(

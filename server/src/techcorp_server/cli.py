@@ -125,7 +125,7 @@ async def started_services(settings: Settings) -> AsyncIterator[Services]:
 
     services = build_services(settings)
     try:
-        await services.start()
+        await services.start(background=False)
         yield services
     finally:
         await services.stop()

@@ -42,6 +42,30 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []
 
     webhook_allow_private: bool = False
+    """Allow `http` and loopback webhook URLs, for local development and tests."""
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_concurrency: int = Field(default=64, ge=1, le=1024)
+    """Deliveries in flight at once in one server process."""
+    webhook_connections_per_endpoint: int = Field(default=4, ge=1, le=64)
+    """Open connections to one endpoint at most, so one slow receiver cannot
+    hold every connection."""
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    """Delay before the first retry; each later retry waits twice as long."""
+    webhook_retry_max_delay_seconds: float = Field(default=6 * 3600, gt=0)
+    webhook_retry_window_seconds: float = Field(default=3 * 86400, gt=0)
+    """How long a delivery is retried after its event, before it is given up."""
+    webhook_disable_after_seconds: float = Field(default=5 * 86400, gt=0)
+    """An endpoint that has failed every attempt for this long is disabled."""
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a claimed delivery is reserved for the process that claimed it.
+
+    A process killed mid-delivery leaves its claims; they are retried once
+    this lease runs out. It must exceed `webhook_timeout_seconds`.
+    """
+    webhook_poll_seconds: float = Field(default=1.0, gt=0)
+    """How often the worker looks for due work when nothing woke it."""
+    idempotency_key_seconds: int = Field(default=86400, ge=60)
+    """How long an `Idempotency-Key` and its stored response are kept."""
 
     bootstrap_client_id: str | None = None
     bootstrap_client_secret: SecretStr | None = None

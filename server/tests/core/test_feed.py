@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import insert, text
@@ -28,7 +29,10 @@ class Recorder(ChangeListener):
 class Process:
     """The parts of one server process that the feed connects."""
 
+    started: ClassVar[list[Process]] = []
+
     def __init__(self, database: Database) -> None:
+        Process.started.append(self)
         self.changes = ChangeLog(database)
         self.feed = ChangeFeed(database, self.changes)
         self.recorder = Recorder()
@@ -42,6 +46,9 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'feed.db'}")
     await upgrade_to_head(database)
     yield database
+    for process in Process.started:
+        await process.feed.stop()
+    Process.started.clear()
     await database.dispose()
 
 

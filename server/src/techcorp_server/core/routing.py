@@ -23,6 +23,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from . import idempotency
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -65,6 +67,8 @@ class Operation:
     query: Sequence[QueryParam] = ()
     errors: Sequence[int] = ()
     response_headers: Sequence[ResponseHeader] = ()
+    idempotent: bool = False
+    """Honour an `Idempotency-Key` header (see `core.idempotency`)."""
 
 
 class OperationRouter:
@@ -111,6 +115,10 @@ class OperationRouter:
 
 def _with_authentication(operation: Operation) -> Endpoint:
     endpoint = operation.endpoint
+    if operation.idempotent:
+        if not operation.auth:
+            raise ValueError("Idempotency-Key needs a caller to scope keys to")
+        endpoint = idempotency.idempotent(endpoint)
     if not operation.auth:
         return endpoint
 

@@ -217,11 +217,24 @@ def _query_parameters(operation: Operation) -> list[QueryParam]:
     return query
 
 
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A unique key, such as a UUID, that makes a retry of this "
+    "request return the first response instead of acting again. Kept 24 hours "
+    "by default.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
 def _parameters(operation: Operation) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": schema}
         for name, schema in path_parameters(operation.path)
     ]
+    if operation.idempotent:
+        parameters.append(IDEMPOTENCY_KEY_PARAMETER)
     for parameter in _query_parameters(operation):
         parameters.append(
             {

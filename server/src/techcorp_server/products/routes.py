@@ -145,6 +145,7 @@ async def get_product(request: Request) -> Response:
     request_model=ProductCreate,
     response_model=ProductPublic,
     status_code=201,
+    idempotent=True,
     errors=(400, 401, 403, 415),
 )
 async def create_product(request: Request) -> Response:

@@ -63,6 +63,7 @@ async def get_user(request: Request) -> Response:
     request_model=UserCreate,
     response_model=UserPublic,
     status_code=201,
+    idempotent=True,
     errors=(400, 401, 403, 409, 415),
 )
 async def create_user(request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""Events: a durable record of every change, written with the change itself."""

@@ -1,0 +1,1 @@
+"""Payments for products, with test payment methods that succeed or decline."""

@@ -1,0 +1,1 @@
+"""Webhook endpoints and the signed, retried delivery of events to them."""

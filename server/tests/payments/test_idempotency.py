@@ -1,0 +1,148 @@
+"""Idempotency-Key: retries replay the first response, never pay twice."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+
+from ..utils.api import assert_error, bearer, create_user
+from .test_payments import new_product
+
+
+def keyed(token: str, key: str) -> dict[str, str]:
+    return {**bearer(token), "Idempotency-Key": key}
+
+
+async def payment_total(api: httpx.AsyncClient, token: str) -> int:
+    response = await api.get("/v2/payments", headers=bearer(token))
+    total: int = response.json()["total"]
+    return total
+
+
+async def test_same_key_replays_first_response(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    product_id = await new_product(api, admin_token, 12.34)
+    member = await create_user(api, admin_token)
+    body = {"product_id": product_id, "quantity": 2, "payment_method": "pm_card_visa"}
+    headers = keyed(member["token"], str(uuid.uuid4()))
+
+    first = await api.post("/v2/payments", json=body, headers=headers)
+    second = await api.post("/v2/payments", json=body, headers=headers)
+
+    assert first.status_code == 201, first.text
+    assert second.status_code == 201
+    assert second.content == first.content
+    assert second.headers["location"] == first.headers["location"]
+    assert second.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    assert await payment_total(api, member["token"]) == 1
+
+
+async def test_same_key_different_body_conflicts(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    product_id = await new_product(api, admin_token, 3)
+    member = await create_user(api, admin_token)
+    headers = keyed(member["token"], "order-1234")
+    body = {"product_id": product_id, "payment_method": "pm_card_visa"}
+
+    assert (
+        await api.post("/v2/payments", json=body, headers=headers)
+    ).status_code == 201
+    changed = await api.post(
+        "/v2/payments", json={**body, "quantity": 5}, headers=headers
+    )
+
+    body_text = assert_error(changed, 409, "conflict")["message"]
+    assert "different request" in body_text
+    assert await payment_total(api, member["token"]) == 1
+
+
+async def test_keys_are_scoped_per_user(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    product_id = await new_product(api, admin_token, 3)
+    alice = await create_user(api, admin_token)
+    bob = await create_user(api, admin_token)
+    body = {"product_id": product_id, "payment_method": "pm_card_visa"}
+
+    first = await api.post(
+        "/v2/payments", json=body, headers=keyed(alice["token"], "k1")
+    )
+    second = await api.post(
+        "/v2/payments", json=body, headers=keyed(bob["token"], "k1")
+    )
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+    assert second.json()["user_id"] == bob["id"]
+
+
+async def test_concurrent_duplicates_pay_once(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    product_id = await new_product(api, admin_token, 7.77)
+    member = await create_user(api, admin_token)
+    headers = keyed(member["token"], str(uuid.uuid4()))
+    body = {"product_id": product_id, "payment_method": "pm_card_visa"}
+
+    responses = await asyncio.gather(
+        *(api.post("/v2/payments", json=body, headers=headers) for _ in range(20))
+    )
+
+    assert [r.status_code for r in responses] == [201] * 20
+    assert len({r.json()["id"] for r in responses}) == 1
+    replayed = [r for r in responses if r.headers.get("idempotent-replayed") == "true"]
+    assert len(replayed) == 19
+    assert await payment_total(api, member["token"]) == 1
+
+
+async def test_failed_request_releases_key(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    product_id = await new_product(api, admin_token, 1)
+    member = await create_user(api, admin_token)
+    headers = keyed(member["token"], "retry-after-fix")
+
+    bad = await api.post(
+        "/v2/payments",
+        json={"product_id": product_id, "payment_method": "pm_card_bogus"},
+        headers=headers,
+    )
+    assert_error(bad, 400, "bad_request")
+    fixed = await api.post(
+        "/v2/payments",
+        json={"product_id": product_id, "payment_method": "pm_card_visa"},
+        headers=headers,
+    )
+    assert fixed.status_code == 201, fixed.text
+    assert "idempotent-replayed" not in fixed.headers
+
+
+async def test_other_posts_honour_the_key(
+    api: httpx.AsyncClient, admin_token: str
+) -> None:
+    headers = keyed(admin_token, str(uuid.uuid4()))
+    body = {"name": "Once Only", "price": 1.5, "category": "idempotent"}
+
+    first = await api.post("/v2/products", json=body, headers=headers)
+    second = await api.post("/v2/products", json=body, headers=headers)
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    listed = await api.get(
+        "/v2/products?category=idempotent", headers=bearer(admin_token)
+    )
+    assert listed.json()["total"] == 1
+
+
+async def test_invalid_key_rejected(api: httpx.AsyncClient, admin_token: str) -> None:
+    response = await api.post(
+        "/v2/payments",
+        json={"product_id": "prd_x", "payment_method": "pm_card_visa"},
+        headers=keyed(admin_token, "k" * 256),
+    )
+    assert_error(response, 400, "bad_request")
