@@ -34,6 +34,14 @@ from .products.service import ProductCatalog
 from .ratelimit.limiter import create_rate_limiter
 from .ratelimit.middleware import RateLimitMiddleware
 from .settings import Settings, get_settings
+from .stream import routes as stream_routes
+from .stream.access import StreamAccess
+from .stream.bus import InProcessEventBus
+from .stream.connection import ConnectionLimits
+from .stream.hub import StreamHub
+from .stream.market import MarketSimulator, MarketUpdates
+from .stream.shutdown import close_streams_on_sigterm
+from .stream.status import SystemStatusService
 from .users import routes as user_routes
 from .users.service import UserService
 
@@ -62,6 +70,7 @@ def api_operations() -> list[Operation]:
         *auth_routes.clients_router.operations,
         *user_routes.router.operations,
         *product_routes.router.operations,
+        *stream_routes.router.operations,
     ]
 
 
@@ -75,13 +84,19 @@ class Services:
     auth: AuthService
     users: UserService
     catalog: ProductCatalog
+    stream: StreamHub
+    system_status: SystemStatusService
+    market: MarketSimulator
 
     async def start(self) -> None:
         """Migrate the database to the latest schema and load the keys."""
         await upgrade_to_head(self.database)
         await self.auth.start()
+        await self.stream.start()
 
     async def stop(self) -> None:
+        await self.market.stop()
+        await self.stream.stop()
         await self.database.dispose()
 
 
@@ -89,23 +104,58 @@ def build_services(settings: Settings) -> Services:
     database = Database(settings.database_url)
     changes = ChangeLog(database)
     auth = AuthService(settings, database)
+    catalog = ProductCatalog(
+        database,
+        cache_entries=settings.list_cache_entries,
+        cache_max_age_seconds=settings.list_cache_seconds,
+        changes=changes,
+    )
+    stream = StreamHub(
+        InProcessEventBus(settings.stream_history_size),
+        auth,
+        close_timeout_seconds=settings.stream_close_timeout_seconds,
+    )
+    changes.subscribe(MarketUpdates(stream))
+    changes.subscribe(StreamAccess(stream))
     return Services(
         settings=settings,
         database=database,
         changes=changes,
         auth=auth,
         users=UserService(database, auth, changes),
-        catalog=ProductCatalog(
-            database,
-            cache_entries=settings.list_cache_entries,
-            cache_max_age_seconds=settings.list_cache_seconds,
-            changes=changes,
+        catalog=catalog,
+        stream=stream,
+        system_status=SystemStatusService(stream),
+        market=MarketSimulator(
+            catalog,
+            interval_seconds=settings.market_simulator_interval_seconds,
+            products_per_tick=settings.market_simulator_products,
         ),
     )
 
 
-def create_app(settings: Settings | None = None) -> ASGIApp:
-    """Build the ASGI application; the database opens in the lifespan."""
+def stream_limits(settings: Settings) -> ConnectionLimits:
+    return ConnectionLimits(
+        ping_interval_seconds=settings.stream_ping_interval_seconds,
+        ping_timeout_seconds=settings.stream_ping_timeout_seconds,
+        queue_size=settings.stream_queue_size,
+        close_timeout_seconds=settings.stream_close_timeout_seconds,
+    )
+
+
+def create_server_app() -> ASGIApp:
+    """Build the application that `techcorp-server serve` runs in each worker."""
+    return create_app(close_streams_first=True)
+
+
+def create_app(
+    settings: Settings | None = None, *, close_streams_first: bool = False
+) -> ASGIApp:
+    """Build the ASGI application; the database opens in the lifespan.
+
+    With `close_streams_first`, SIGTERM closes the stream connections with a
+    notice before the server stops; only a server worker should ask for it.
+    """
     settings = settings or get_settings()
     configure_logging(settings)
     services = build_services(settings)
@@ -113,6 +163,10 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await services.start()
+        if settings.simulate_market:
+            await services.market.start()
+        if close_streams_first:
+            close_streams_on_sigterm(services.stream)
         logger.info(
             "server started",
             extra={"database": services.database.url.split(":", 1)[0]},
@@ -127,6 +181,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     routes = [
         *build_routes(operations, first=HOT_PATHS),
         *openapi_routes.build_routes(operations, settings),
+        *stream_routes.build_routes(settings),
         *health.routes,
         *metrics.routes,
     ]
@@ -143,6 +198,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     app.state.users = services.users
     app.state.catalog = services.catalog
     app.state.authenticator = services.auth.authenticate_request
+    app.state.stream = stream_routes.StreamServices(
+        services.stream, services.system_status, stream_limits(settings)
+    )
 
     stack: ASGIApp = BodyLimitMiddleware(
         app,
