@@ -103,6 +103,7 @@ class StreamConnection:
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sender: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
 
     @property
     def user_id(self) -> str:
@@ -141,6 +142,11 @@ class StreamConnection:
         self._tasks.append(asyncio.create_task(self._send_close(code, final)))
 
     async def _send_close(self, code: int, final: Message | None) -> None:
+        # NOTE: granian 2.8.7 holds a close back while another task waits in
+        # receive(), so the receiver stops first.
+        if self._receiver is not None:
+            self._receiver.cancel()
+            await asyncio.gather(self._receiver, return_exceptions=True)
         try:
             async with asyncio.timeout(self.limits.close_timeout_seconds):
                 if final is not None:
@@ -162,9 +168,10 @@ class StreamConnection:
         except SEND_ERRORS:
             return
         self._sender = asyncio.create_task(self._send_queued())
+        self._receiver = asyncio.create_task(self._receive())
         self._tasks += [
             self._sender,
-            asyncio.create_task(self._receive()),
+            self._receiver,
             asyncio.create_task(self._expire()),
             asyncio.create_task(self._heartbeat()),
         ]
