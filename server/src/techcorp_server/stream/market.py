@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 SIMULATED_PRODUCTS = 200
 """Products the simulator picks from, sampled once at random when it starts."""
 
+MAX_CENTS = int(MAX_PRICE * 100)
+
 MAX_MOVE = 0.03
 """The largest share of its price a product moves by in one tick."""
 
@@ -63,12 +65,17 @@ class MarketUpdates(ChangeListener):
 
 
 def next_price(cents: int, rng: random.Random) -> Decimal:
-    """Move a price by up to `MAX_MOVE` either way, keeping it a valid price."""
+    """Move a price by up to `MAX_MOVE` either way, keeping it a valid price.
+
+    The new price always differs from the old one, by a cent at least.
+    """
     moved = round(cents * (1 + rng.uniform(-MAX_MOVE, MAX_MOVE)))
+    moved = min(max(moved, 1), MAX_CENTS)
     if moved == cents:
-        moved += 1 if rng.random() < 0.5 or cents <= 1 else -1
-    amount = Decimal(max(1, moved)).scaleb(-2)
-    return min(amount, MAX_PRICE)
+        # A move too small to show, or one stopped at a bound, is one cent.
+        step_down = cents == MAX_CENTS or (cents > 1 and rng.random() < 0.5)
+        moved = cents - 1 if step_down else cents + 1
+    return Decimal(moved).scaleb(-2)
 
 
 class MarketSimulator:
