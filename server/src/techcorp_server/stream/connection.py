@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..auth.principal import Principal
 from ..core.errors import BadRequestError
 from ..core.handlers import error_body
+from ..core.request_context import SERVER_SEND
 from .events import (
     ACK,
     ERROR,
@@ -41,11 +42,9 @@ from .protocol import (
     Subscription,
     parse_action,
 )
+from .sender import MessageSender
 
 logger = logging.getLogger(__name__)
-
-QueueItem = tuple[int, Message]
-"""A queued message and its event sequence number (0 for control messages)."""
 
 # The errors a send or close raises once the peer is gone.
 SEND_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)
@@ -98,7 +97,8 @@ class StreamConnection:
         self.first_live_sequence: int | None = None
         """The sequence of the first event offered live; replays stop before it."""
         self.close_code: int | None = None
-        self._queue: asyncio.Queue[QueueItem] = asyncio.Queue(limits.queue_size)
+        server_send = websocket.scope.get("state", {}).get(SERVER_SEND)
+        self._outgoing = MessageSender(server_send or websocket.send, limits.queue_size)
         self._last_message_at = time.monotonic()
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -116,16 +116,14 @@ class StreamConnection:
         if self.first_live_sequence is None:
             self.first_live_sequence = event.sequence
         if self.close_code is None and self.subscription.matches(event):
-            self._put((event.sequence, event.message))
+            self._put(event.message)
 
     def send_control(self, message_type: str, data: Mapping[str, Any]) -> None:
         if self.close_code is None:
-            self._put((0, control_message(message_type, data)))
+            self._put(control_message(message_type, data))
 
-    def _put(self, item: QueueItem) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+    def _put(self, message: Message) -> None:
+        if not self._outgoing.put(message):
             logger.info(
                 "stream client too slow; closing",
                 extra={"user_id": self.user_id, "queue_size": self.limits.queue_size},
@@ -183,12 +181,8 @@ class StreamConnection:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _send_queued(self) -> None:
-        send = self.websocket.send
-        queue = self._queue
         try:
-            while True:
-                _, message = await queue.get()
-                await send(message)
+            await self._outgoing.drain()
         except SEND_ERRORS:
             self._closed.set()
 
@@ -252,7 +246,7 @@ class StreamConnection:
             self.send_control(RESYNC_REQUIRED, resync_data(last_event_id))
             return
         for event in missed:
-            self._put((event.sequence, event.message))
+            self._put(event.message)
         self.send_control(
             ACK,
             {
