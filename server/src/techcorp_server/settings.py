@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     """
 
     stream_ping_interval_seconds: float = Field(default=25.0, gt=0)
-    """Seconds between the stream's `ping` messages to each connection."""
+    """Seconds from the end of one `ping`'s reply window to the next `ping`."""
     stream_ping_timeout_seconds: float = Field(default=20.0, gt=0)
     """Seconds a stream client has to send any message after a `ping`."""
     stream_queue_size: int = Field(default=256, ge=1)

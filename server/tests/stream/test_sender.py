@@ -1,8 +1,8 @@
 """The sender's fast path and queue, with a send that behaves like granian's.
 
 granian's `send` starts the write when called and returns an awaitable with
-`done()`; `FakeWrite` stands in for it at that edge, and the tests with a
-real server cover granian itself.
+`done()`. `FakeWrite` replaces it at that edge, and the tests with a real
+server cover granian itself.
 """
 
 from __future__ import annotations

@@ -38,9 +38,10 @@ Every server message is `{"id", "type", "created", "data"}`. Events
 `resync_required` message when it is too old. Control messages and the
 status sent first on connect have `"id": null`.
 
-The server sends `ping` every `TECHCORP_STREAM_PING_INTERVAL_SECONDS`
-seconds; answer with any message, such as `{"action": "pong"}`, within
-`TECHCORP_STREAM_PING_TIMEOUT_SECONDS`.
+After `TECHCORP_STREAM_PING_INTERVAL_SECONDS` the server sends `ping`;
+answer with any message, such as `{"action": "pong"}`, within
+`TECHCORP_STREAM_PING_TIMEOUT_SECONDS`, after which the next interval
+starts.
 
 Close codes:
 

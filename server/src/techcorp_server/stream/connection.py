@@ -51,7 +51,7 @@ SEND_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)
 
 
 class ConnectionOwner(Protocol):
-    """The hub, as a connection sees it."""
+    """The methods of the hub that a connection calls."""
 
     async def check_access(self, connection: StreamConnection) -> None: ...
 
@@ -62,7 +62,7 @@ class ConnectionOwner(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who opened the connection, and the token that proves it."""
+    """The caller behind a connection, and the token it authenticated with."""
 
     principal: Principal
     token: str
@@ -109,7 +109,7 @@ class StreamConnection:
     def user_id(self) -> str:
         return self.caller.principal.user_id
 
-    # Called by the hub, never blocking
+    # Methods the hub calls. None of them waits.
 
     def offer(self, event: StreamEvent) -> None:
         """Queue a live event if the subscription wants it."""
@@ -140,8 +140,8 @@ class StreamConnection:
         self._tasks.append(asyncio.create_task(self._send_close(code, final)))
 
     async def _send_close(self, code: int, final: Message | None) -> None:
-        # NOTE: granian 2.8.7 holds a close back while another task waits in
-        # receive(), so the receiver stops first.
+        # NOTE: granian 2.8.7 does not send a close while another task waits
+        # in receive(), so the receiver is stopped first.
         if self._receiver is not None:
             self._receiver.cancel()
             await asyncio.gather(self._receiver, return_exceptions=True)

@@ -66,7 +66,10 @@ class StreamHub:
             self._unsubscribe()
 
     def announce(self, event_type: str, data: Mapping[str, Any]) -> None:
-        """Publish an event soon, after those announced before it. Never blocks."""
+        """Publish an event soon, after those announced before it.
+
+        It never waits, because the outbox is unbounded.
+        """
         # NOTE: the outbox is unbounded. Its producers are database writes and
         # admin requests, far slower than the in-process bus empties it.
         self._outbox.put_nowait((event_type, data))

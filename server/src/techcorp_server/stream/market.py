@@ -3,8 +3,8 @@
 `MarketUpdates` follows committed product changes and announces a
 `market_update` for each price that moved. `MarketSimulator` moves a few
 demo prices on a timer, through the catalog, so every other follower of
-product changes (the list cache, future webhooks) sees the same changes a
-client's `PATCH` would make.
+product changes (the list cache, future webhooks) receives the same
+changes a client's `PATCH` would make.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Client messages are JSON objects with an `action`:
 - `subscribe`: add event types, and set or clear the `market_update`
   filters (`product_ids`, `category`);
 - `unsubscribe`: remove event types;
-- `ping`: ask for a `pong`; `pong`: answer the server's `ping`;
+- `ping`: request a `pong`, and `pong`: reply to the server's `ping`;
 - `resume`: receive the events after `last_event_id`.
 
 Each one gets an `ack` (or a `pong`), and a message that cannot be used gets
@@ -24,8 +24,8 @@ from ..core.errors import BadRequestError
 from ..core.http import validate
 from .events import EVENT_TYPES, MARKET_UPDATE, StreamEvent
 
-# Close codes. 1001 is RFC 6455's "going away"; 4000-4999 are for
-# applications (RFC 6455 section 7.4.2).
+# Close codes. 1001 is RFC 6455's "going away", and 4000-4999 are reserved
+# for applications (RFC 6455 section 7.4.2).
 GOING_AWAY: Final = 1001
 TOKEN_EXPIRED: Final = 4001
 ACCESS_REVOKED: Final = 4003
@@ -35,7 +35,7 @@ TOO_SLOW: Final = 4029
 CLOSE_REASONS: Final = {
     GOING_AWAY: "The server is shutting down; reconnect with last_event_id.",
     TOKEN_EXPIRED: "The access token expired; reconnect with a new token.",
-    ACCESS_REVOKED: "The access token's user or client no longer exists.",
+    ACCESS_REVOKED: "The access token's user or API client was deleted.",
     PING_TIMEOUT: "No message arrived in time after a ping.",
     TOO_SLOW: "The client fell too far behind; reconnect with last_event_id.",
 }
