@@ -278,6 +278,26 @@ async def test_client_answering_pings_stays(heartbeat_server: ServerProcess) -> 
     assert pong["type"] == "pong"
 
 
+async def test_deleted_client_is_disconnected(heartbeat_server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=heartbeat_server.base_url) as api:
+        admin_token = await client_token(api)
+        created = await api.post(
+            "/v2/clients", json={"name": "stream"}, headers=bearer(admin_token)
+        )
+        assert created.status_code == 201, created.text
+        client = created.json()
+        token = await client_token(api, client["id"], client["client_secret"])
+        async with open_stream(heartbeat_server, token) as websocket:
+            await opened(websocket)
+            deleted = await api.delete(
+                f"/v2/clients/{client['id']}", headers=bearer(admin_token)
+            )
+            code = await _closed_code(websocket)
+
+    assert deleted.status_code == 204
+    assert code == 4003
+
+
 async def test_shutdown_sends_notice_then_closes(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

@@ -193,3 +193,11 @@ async def test_status_endpoints_in_process(
     assert read.json()["starts_at"] is None
     reset = {"status": "operational", "message": "All systems operational."}
     await api.post("/v2/system/status", json=reset, headers=bearer(admin_token))
+
+
+async def test_metrics_count_stream(api: httpx.AsyncClient) -> None:
+    text = (await api.get("/metrics")).text
+
+    assert "techcorp_stream_connections " in text
+    assert "# TYPE techcorp_stream_events_total counter" in text
+    assert "# TYPE techcorp_stream_closes_total counter" in text

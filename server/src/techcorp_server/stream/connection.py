@@ -31,6 +31,7 @@ from .events import (
     StreamEvent,
     control_message,
 )
+from .metrics import closed_connections
 from .protocol import (
     CLOSE_REASONS,
     PING_TIMEOUT,
@@ -135,6 +136,7 @@ class StreamConnection:
         if self.close_code is not None:
             return
         self.close_code = code
+        closed_connections.labels(str(code)).inc()
         if self._sender is not None:
             self._sender.cancel()
         self._tasks.append(asyncio.create_task(self._send_close(code, final)))
@@ -150,9 +152,14 @@ class StreamConnection:
                 if final is not None:
                     await self.websocket.send(final)
                 await self.websocket.close(code, CLOSE_REASONS[code])
-        except (TimeoutError, *SEND_ERRORS):
-            # The peer stopped reading or is gone; returning drops the socket.
-            pass
+        except TimeoutError:
+            # The peer stopped reading. Returning drops the socket.
+            logger.info(
+                "stream close timed out",
+                extra={"user_id": self.user_id, "code": code},
+            )
+        except SEND_ERRORS:
+            pass  # The peer is gone already.
         finally:
             self._closed.set()
 

@@ -24,9 +24,13 @@ from ..core.errors import UnauthorizedError
 from .bus import EventBus, Unsubscribe
 from .connection import StreamConnection, resync_data
 from .events import RESYNC_REQUIRED, SYSTEM_STATUS, StreamEvent, control_message
+from .metrics import open_connections, published_events
 from .protocol import ACCESS_REVOKED, GOING_AWAY, TOKEN_EXPIRED
 
 logger = logging.getLogger(__name__)
+
+FAN_OUT_CHUNK = 500
+"""Connections offered an event before the fan-out lets other tasks run."""
 
 
 SHUTDOWN_NOTICE = (
@@ -43,7 +47,8 @@ class StreamHub:
         self.close_timeout_seconds = close_timeout_seconds
         self._connections: dict[StreamConnection, None] = {}
         self._outbox: asyncio.Queue[tuple[str, Mapping[str, Any]]] = asyncio.Queue()
-        self._publisher: asyncio.Task[None] | None = None
+        self._fan_out_queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Unsubscribe | None = None
         self._checks: set[asyncio.Task[None]] = set()
         self._all_closed = asyncio.Event()
@@ -54,14 +59,18 @@ class StreamHub:
 
     async def start(self) -> None:
         self._unsubscribe = self.bus.subscribe(self._deliver)
-        self._publisher = asyncio.create_task(self._publish_announced())
+        self._tasks = [
+            asyncio.create_task(self._publish_announced()),
+            asyncio.create_task(self._fan_out()),
+        ]
+        open_connections.set_function(lambda: len(self._connections))
 
     async def stop(self) -> None:
         """Tell every client the server is going away, then close them all."""
         await self.close_all()
-        if self._publisher is not None:
-            self._publisher.cancel()
-            await asyncio.gather(self._publisher, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._unsubscribe is not None:
             self._unsubscribe()
 
@@ -85,8 +94,23 @@ class StreamHub:
                 )
 
     def _deliver(self, event: StreamEvent) -> None:
-        for connection in tuple(self._connections):
-            connection.offer(event)
+        self._fan_out_queue.put_nowait(event)
+
+    async def _fan_out(self) -> None:
+        """Offer each event to every connection, in order of publication.
+
+        The loop lets other tasks run between chunks of connections, so an
+        HTTP request does not wait for a whole fan-out to 5,000 clients.
+        """
+        while True:
+            event = await self._fan_out_queue.get()
+            published_events.labels(event.type).inc()
+            connections = tuple(self._connections)
+            for start in range(0, len(connections), FAN_OUT_CHUNK):
+                if start:
+                    await asyncio.sleep(0)
+                for connection in connections[start : start + FAN_OUT_CHUNK]:
+                    connection.offer(event)
 
     # Connections
 
@@ -143,6 +167,13 @@ class StreamHub:
         except UnauthorizedError:
             expired = connection.caller.expires_at <= time.time()
             connection.close(TOKEN_EXPIRED if expired else ACCESS_REVOKED)
+        except Exception:
+            # The database may be down for a moment; the next check retries,
+            # and the connection stays open meanwhile.
+            logger.exception(
+                "checking a stream caller's access failed",
+                extra={"user_id": connection.user_id},
+            )
 
     def revoke_user(self, user_id: str) -> None:
         """Close the connections of a deleted user."""
