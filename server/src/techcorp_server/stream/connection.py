@@ -1,8 +1,9 @@
 """One stream connection: its caller, subscription, queue and tasks.
 
 A connection runs four tasks: the receiver reads client messages, the sender
-drains the bounded queue, the heartbeat pings and re-checks the caller's
-access, and the expiry timer closes the connection when the token expires.
+drains the bounded queue of messages that could not go out at once (see
+`sender.py`), the heartbeat pings and re-checks the caller's access, and the
+expiry timer closes the connection when the token expires.
 Whichever ends the connection sets `_closed`, and the others are cancelled.
 """
 
@@ -113,7 +114,7 @@ class StreamConnection:
     # Methods the hub calls. None of them waits.
 
     def offer(self, event: StreamEvent) -> None:
-        """Queue a live event if the subscription wants it."""
+        """Send or queue a live event if the subscription wants it."""
         if self.first_live_sequence is None:
             self.first_live_sequence = event.sequence
         if self.close_code is None and self.subscription.matches(event):
