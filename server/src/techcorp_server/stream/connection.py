@@ -153,6 +153,7 @@ class StreamConnection:
                 if final is not None:
                     await self.websocket.send(final)
                 await self.websocket.close(code, CLOSE_REASONS[code])
+                await self._wait_for_disconnect()
         except TimeoutError:
             # The peer stopped reading. Returning drops the socket.
             logger.info(
@@ -163,6 +164,13 @@ class StreamConnection:
             pass  # The peer is gone already.
         finally:
             self._closed.set()
+
+    async def _wait_for_disconnect(self) -> None:
+        # granian's close returns before the close frame is written, and a
+        # server that stops right after would drop it. The peer's reply to
+        # the close (RFC 6455 section 5.5.1) shows it arrived.
+        while (await self.websocket.receive())["type"] != "websocket.disconnect":
+            pass
 
     # The connection's life
 
