@@ -90,6 +90,26 @@ async def test_deleted_user_is_disconnected(
     assert code == 4003
 
 
+async def test_role_change_keeps_stream_open(
+    stream_server: ServerProcess, stream_api: httpx.AsyncClient, stream_admin_token: str
+) -> None:
+    member = await create_user(stream_api, stream_admin_token)
+
+    async with open_stream(stream_server, member["token"]) as websocket:
+        await opened(websocket)
+        response = await stream_api.put(
+            f"/v2/users/{member['id']}",
+            json={"role": "admin"},
+            headers=bearer(stream_admin_token),
+        )
+        await asyncio.sleep(0.5)
+        await send(websocket, {"action": "ping"})
+        pong = await receive(websocket)
+
+    assert response.status_code == 200, response.text
+    assert pong["type"] == "pong"
+
+
 async def test_reconnect_resumes_after_last_event(
     stream_server: ServerProcess, stream_api: httpx.AsyncClient, stream_admin_token: str
 ) -> None:
