@@ -158,9 +158,19 @@ def serve(
             "(env TECHCORP_WORKERS; default 1)."
         ),
     ] = None,
+    simulate_market: Annotated[
+        bool | None,
+        typer.Option(
+            "--simulate-market",
+            help="Move a few demo prices every second, so the event stream "
+            "has live market updates (env TECHCORP_SIMULATE_MARKET).",
+        ),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the API until SIGTERM or Ctrl-C."""
-    settings = load_settings(host=host, port=port, workers=workers)
+    settings = load_settings(
+        host=host, port=port, workers=workers, simulate_market=simulate_market
+    )
     if settings.workers > 1 and settings.is_sqlite:
         fail(
             f"--workers {settings.workers} needs PostgreSQL: SQLite takes one "

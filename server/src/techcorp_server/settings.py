@@ -94,6 +94,23 @@ class Settings(BaseSettings):
     because an expired page is still served while one request reads it again.
     """
 
+    stream_ping_interval_seconds: float = Field(default=25.0, gt=0)
+    """Seconds from the end of one `ping`'s reply window to the next `ping`."""
+    stream_ping_timeout_seconds: float = Field(default=20.0, gt=0)
+    """Seconds a stream client has to send any message after a `ping`."""
+    stream_queue_size: int = Field(default=256, ge=1)
+    """Messages waiting to be sent to one stream connection, at most; a
+    connection that falls further behind is closed."""
+    stream_history_size: int = Field(default=1000, ge=0)
+    """Recent stream events kept in memory for clients that resume."""
+    stream_close_timeout_seconds: float = Field(default=5.0, gt=0)
+    """Seconds a closing stream connection may take to send its last messages."""
+    simulate_market: bool = False
+    """Move demo prices on a timer, so the stream has live market updates."""
+    market_simulator_interval_seconds: float = Field(default=1.0, gt=0)
+    market_simulator_products: int = Field(default=3, ge=1, le=1000)
+    """Products whose price the simulator changes on each tick."""
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _parse_networks(cls, value: object) -> object:

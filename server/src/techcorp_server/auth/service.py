@@ -199,6 +199,10 @@ class AuthService(ChangeListener):
         entry does not send every waiting request to the database at once.
         """
         token = _bearer_token(request.headers.get("authorization"))
+        return await self.authenticate_token(token)
+
+    async def authenticate_token(self, token: str) -> Principal:
+        """Return the caller of a bearer token, or raise 401 with a challenge."""
         remembered = self._callers.get(token)
         if (
             remembered is not None

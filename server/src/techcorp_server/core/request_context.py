@@ -29,6 +29,9 @@ REQUEST_ID_HEADER = b"x-request-id"
 # so it is replaced.
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
+SERVER_SEND = "server_send"
+"""The scope state key of a WebSocket's unwrapped ASGI `send`."""
+
 # RFC 6455 section 7.4.1 "internal error" close code.
 WS_INTERNAL_ERROR = 1011
 
@@ -135,6 +138,10 @@ class RequestContextMiddleware:
     ) -> None:
         started = time.perf_counter()
         request_id, state = _assign_request_id(scope)
+        # The event stream sends its messages through the server's own send:
+        # the layers below change only the handshake, and each wrapper costs
+        # a coroutine per message.
+        state[SERVER_SEND] = send
         context_token = request_id_var.set(request_id)
         id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 0

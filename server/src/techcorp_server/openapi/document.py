@@ -41,7 +41,9 @@ API_VERSION = "2.0.0"
 DESCRIPTION = (
     f"Authenticate with a bearer token from `POST {TOKEN_PATH}`. Every error is a "
     "JSON object with `error` and `message`. Requests are rate-limited per client "
-    "IP, and every response carries the `X-RateLimit-*` headers."
+    "IP, and every response carries the `X-RateLimit-*` headers. The WebSocket "
+    "event stream at `/v2/events` is described by the AsyncAPI document at "
+    "[/v2/asyncapi.json](/v2/asyncapi.json)."
 )
 
 # A Starlette path parameter: `{name}` or `{name:convertor}`.

@@ -1,0 +1,281 @@
+"""One stream connection: its caller, subscription, queue and tasks.
+
+A connection runs four tasks: the receiver reads client messages, the sender
+drains the bounded queue of messages that could not go out at once (see
+`sender.py`), the heartbeat pings and re-checks the caller's access, and the
+expiry timer closes the connection when the token expires.
+Whichever ends the connection sets `_closed`, and the others are cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from starlette.types import Message
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..auth.principal import Principal
+from ..core.errors import BadRequestError
+from ..core.handlers import error_body
+from ..core.request_context import SERVER_SEND
+from .events import (
+    ACK,
+    ERROR,
+    PING,
+    PONG,
+    RESYNC_REQUIRED,
+    StreamEvent,
+    control_message,
+)
+from .metrics import closed_connections
+from .protocol import (
+    CLOSE_REASONS,
+    PING_TIMEOUT,
+    TOKEN_EXPIRED,
+    TOO_SLOW,
+    PingAction,
+    PongAction,
+    ResumeAction,
+    Subscription,
+    parse_action,
+)
+from .sender import MessageSender
+
+logger = logging.getLogger(__name__)
+
+# The errors a send or close raises once the peer is gone.
+SEND_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)
+
+
+class ConnectionOwner(Protocol):
+    """The methods of the hub that a connection calls."""
+
+    async def check_access(self, connection: StreamConnection) -> None: ...
+
+    async def resume(
+        self, connection: StreamConnection, last_event_id: str
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The caller behind a connection, and the token it authenticated with."""
+
+    principal: Principal
+    token: str
+    expires_at: float
+    """Unix seconds when the token expires."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    ping_interval_seconds: float
+    ping_timeout_seconds: float
+    queue_size: int
+    close_timeout_seconds: float
+
+
+class StreamConnection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        caller: Caller,
+        subscription: Subscription,
+        limits: ConnectionLimits,
+        owner: ConnectionOwner,
+        request_id: str | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.owner = owner
+        self.caller = caller
+        self.subscription = subscription
+        self.limits = limits
+        self.request_id = request_id
+        self.first_live_sequence: int | None = None
+        """The sequence of the first event offered live; replays stop before it."""
+        self.close_code: int | None = None
+        server_send = websocket.scope.get("state", {}).get(SERVER_SEND)
+        self._outgoing = MessageSender(server_send or websocket.send, limits.queue_size)
+        self._last_message_at = time.monotonic()
+        self._closed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return self.caller.principal.user_id
+
+    # Methods the hub calls. None of them waits.
+
+    def offer(self, event: StreamEvent) -> None:
+        """Send or queue a live event if the subscription wants it."""
+        if self.first_live_sequence is None:
+            self.first_live_sequence = event.sequence
+        if self.close_code is None and self.subscription.matches(event):
+            self._put(event.message)
+
+    def send_control(self, message_type: str, data: Mapping[str, Any]) -> None:
+        if self.close_code is None:
+            self._put(control_message(message_type, data))
+
+    def _put(self, message: Message) -> None:
+        if not self._outgoing.put(message):
+            logger.info(
+                "stream client too slow; closing",
+                extra={"user_id": self.user_id, "queue_size": self.limits.queue_size},
+            )
+            self.close(TOO_SLOW)
+
+    def close(self, code: int, final: Message | None = None) -> None:
+        """Close with `code`, sending `final` first; the peer gets a bounded time."""
+        if self.close_code is not None:
+            return
+        self.close_code = code
+        closed_connections.labels(str(code)).inc()
+        if self._sender is not None:
+            self._sender.cancel()
+        self._tasks.append(asyncio.create_task(self._send_close(code, final)))
+
+    async def _send_close(self, code: int, final: Message | None) -> None:
+        # NOTE: granian 2.8.7 does not send a close while another task waits
+        # in receive(), so the receiver is stopped first.
+        if self._receiver is not None:
+            self._receiver.cancel()
+            await asyncio.gather(self._receiver, return_exceptions=True)
+        try:
+            async with asyncio.timeout(self.limits.close_timeout_seconds):
+                if final is not None:
+                    await self.websocket.send(final)
+                await self.websocket.close(code, CLOSE_REASONS[code])
+                await self._wait_for_disconnect()
+        except TimeoutError:
+            # The peer stopped reading. Returning drops the socket.
+            logger.info(
+                "stream close timed out",
+                extra={"user_id": self.user_id, "code": code},
+            )
+        except SEND_ERRORS:
+            pass  # The peer is gone already.
+        finally:
+            self._closed.set()
+
+    async def _wait_for_disconnect(self) -> None:
+        # granian's close returns before the close frame is written, and a
+        # server that stops right after would drop it. The peer's reply to
+        # the close (RFC 6455 section 5.5.1) shows it arrived.
+        while (await self.websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    # The connection's life
+
+    async def run(self, opening: Sequence[Message]) -> None:
+        """Send the opening messages, then serve until the connection ends."""
+        try:
+            for message in opening:
+                await self.websocket.send(message)
+        except SEND_ERRORS:
+            return
+        self._sender = asyncio.create_task(self._send_queued())
+        self._receiver = asyncio.create_task(self._receive())
+        self._tasks += [
+            self._sender,
+            self._receiver,
+            asyncio.create_task(self._expire()),
+            asyncio.create_task(self._heartbeat()),
+        ]
+        try:
+            await self._closed.wait()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _send_queued(self) -> None:
+        try:
+            await self._outgoing.drain()
+        except SEND_ERRORS:
+            self._closed.set()
+
+    async def _receive(self) -> None:
+        try:
+            while True:
+                message = await self.websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                self._last_message_at = time.monotonic()
+                text = message.get("text")
+                if text is None:
+                    self._send_error(
+                        BadRequestError("Send messages as JSON text, not binary.")
+                    )
+                else:
+                    await self._handle(text)
+        except SEND_ERRORS:
+            pass
+        self._closed.set()
+
+    async def _handle(self, text: str) -> None:
+        try:
+            action = parse_action(text)
+        except BadRequestError as exc:
+            self._send_error(exc)
+            return
+        if isinstance(action, PongAction):
+            return
+        if isinstance(action, PingAction):
+            self.send_control(PONG, {})
+        elif isinstance(action, ResumeAction):
+            await self.owner.resume(self, action.last_event_id)
+        else:
+            self.subscription.apply(action)
+            self.send_control(
+                ACK, {"action": action.action, **self.subscription.describe()}
+            )
+
+    def _send_error(self, exc: BadRequestError) -> None:
+        self.send_control(ERROR, error_body(exc, self.request_id))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.ping_interval_seconds)
+            await self.owner.check_access(self)
+            pinged_at = time.monotonic()
+            self.send_control(PING, {})
+            await asyncio.sleep(self.limits.ping_timeout_seconds)
+            if self._last_message_at < pinged_at:
+                self.close(PING_TIMEOUT)
+                return
+
+    async def _expire(self) -> None:
+        await asyncio.sleep(max(0.0, self.caller.expires_at - time.time()))
+        self.close(TOKEN_EXPIRED)
+
+    def replay(self, missed: Sequence[StreamEvent] | None, last_event_id: str) -> None:
+        """Queue the missed events of a `resume` action, or ask to resynchronise."""
+        if missed is None:
+            self.send_control(RESYNC_REQUIRED, resync_data(last_event_id))
+            return
+        for event in missed:
+            self._put(event.message)
+        self.send_control(
+            ACK,
+            {
+                "action": "resume",
+                "last_event_id": last_event_id,
+                "replayed": len(missed),
+            },
+        )
+
+
+def resync_data(last_event_id: str) -> dict[str, Any]:
+    return {
+        "last_event_id": last_event_id,
+        "message": "The events after this id are no longer available. Read the "
+        "current state through the HTTP API, then follow the stream from here.",
+    }

@@ -1,0 +1,73 @@
+"""Sending one connection's messages in order, with a bounded backlog.
+
+granian's ASGI `send` starts the write when it is called and returns an
+awaitable that completes once the socket has taken the message. Awaiting
+each one from a task costs a wake-up of the event loop from granian's
+thread, several times the cost of the send itself. So while the previous
+message has been taken and nothing waits, a new message goes out at once,
+from the caller. Otherwise it waits in the bounded queue, and the sender
+task sends the queue's messages one at a time, each after the previous one
+was taken. A client that stops reading thus fills only its own queue.
+
+Servers whose `send` is a coroutine function (uvicorn, or any wrapper)
+always go through the queue and the sender task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from starlette.types import Message
+
+
+class Write(Protocol):
+    """The awaitable granian's `send` returns."""
+
+    def done(self) -> bool: ...
+
+    def __await__(self) -> Any: ...
+
+
+SendFunction = Callable[[Message], Awaitable[None]]
+
+
+class MessageSender:
+    def __init__(self, send: SendFunction, queue_size: int) -> None:
+        self._send: Callable[[Message], Any] = send
+        self._starts_at_call = not inspect.iscoroutinefunction(send)
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(queue_size)
+        self._write: Write | None = None
+        self._draining = False
+
+    def put(self, message: Message) -> bool:
+        """Send or queue `message`; return False when the queue is full."""
+        if (
+            self._starts_at_call
+            and not self._draining
+            and self._queue.empty()
+            and (self._write is None or self._write.done())
+        ):
+            self._write = self._send(message)
+            return True
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def drain(self) -> None:
+        """Send queued messages until cancelled; raises when a send fails."""
+        while True:
+            message = await self._queue.get()
+            self._draining = True
+            if self._write is not None:
+                await self._write
+                self._write = None
+            if self._starts_at_call:
+                self._write = self._send(message)
+            else:
+                await self._send(message)
+            self._draining = False
