@@ -55,7 +55,7 @@ async def test_token_expiry_closes_stream(
     stream_server: ServerProcess, stream_admin_token: str
 ) -> None:
     header, claims, _ = split_token(stream_admin_token)
-    keys = read_signing_keys(stream_server.data_dir / "techcorp.db")
+    keys = read_signing_keys(stream_server.database_url)
     expires_at = int(time.time()) + 2
     token = forge(
         valid_claims(claims["sub"], "admin", exp=expires_at, cid=claims.get("cid")),

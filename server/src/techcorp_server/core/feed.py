@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from .changes import Change, ChangeListener, ChangeLog
 from .db import Database, utc_now
 from .feed_models import FeedEntry
-from .handlers import DATABASE_UNAVAILABLE_ERRORS
+from .handlers import log_background_failure
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +117,8 @@ class ChangeFeed(ChangeListener):
                 # The database may be away for a while, and the next poll
                 # retries, so one line per outage is enough.
                 if not failing:
-                    logger.warning(
-                        "reading the change feed failed: %s: %s",
-                        type(exc).__name__,
-                        exc,
-                        exc_info=not isinstance(exc, DATABASE_UNAVAILABLE_ERRORS),
+                    log_background_failure(
+                        logger, "reading the change feed failed", exc
                     )
                 failing = True
                 continue

@@ -55,6 +55,49 @@ DATABASE_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.ConnectionDoesNotExistError,
 )
 
+UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57P")
+"""PostgreSQL error classes of a connection that failed or of a server that
+is shutting down or starting (SQLSTATE 08xxx and 57Pxx)."""
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Tell whether `exc` means the database cannot be reached right now."""
+    if isinstance(exc, DATABASE_UNAVAILABLE_ERRORS):
+        return True
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    # SQLAlchemy's asyncpg adapter wraps asyncpg's own error as its cause.
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        if isinstance(error, DATABASE_UNAVAILABLE_ERRORS):
+            return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(
+            UNAVAILABLE_SQLSTATE_CLASSES
+        ):
+            return True
+    return False
+
+
+def log_background_failure(
+    logger: logging.Logger, message: str, exc: Exception, **extra: Any
+) -> None:
+    """Log a failed step of background work, which retries on its own.
+
+    An unreachable database is expected to come back, so it gets one line;
+    anything else gets its traceback.
+    """
+    logger.warning(
+        "%s: %s: %s",
+        message,
+        type(exc).__name__,
+        str(exc).splitlines()[0] if str(exc) else "",
+        exc_info=not is_database_unavailable(exc),
+        extra=extra,
+    )
+
+
 MAX_PATH_IN_MESSAGE = 200
 """Characters of a request path echoed in an error message, at most."""
 
@@ -162,13 +205,24 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
-    """Return a 503 when the database cannot be reached, and log one line.
+async def database_error_handler(request: Request, exc: Exception) -> Response:
+    """Return a 503 when the database cannot be reached, else a 500.
 
-    A lost connection is not a bug in the server, so no traceback: the pool
-    reconnects by itself once the database is back.
+    A lost connection is not a bug in the server, so it gets one log line
+    and no traceback: the pool reconnects by itself once the database is
+    back. Any other database error is logged with its traceback.
     """
     request_id = request_id_of(request.scope)
+    if not is_database_unavailable(exc):
+        logger.error(
+            "Unhandled database error while serving %s %s",
+            request.method,
+            request.url.path,
+            exc_info=exc,
+            extra={"request_id": request_id},
+        )
+        return error_response(InternalError(INTERNAL_ERROR_MESSAGE), request_id)
+
     logger.warning(
         "database unavailable: %s: %s",
         type(exc).__name__,
@@ -194,6 +248,7 @@ async def unhandled_exception_handler(request: Request, exc: Exception) -> Respo
 EXCEPTION_HANDLERS: Mapping[Any, ExceptionHandler] = {
     APIError: api_error_handler,
     HTTPException: http_exception_handler,
-    **dict.fromkeys(DATABASE_UNAVAILABLE_ERRORS, database_unavailable_handler),
+    sqlalchemy.exc.DBAPIError: database_error_handler,
+    **dict.fromkeys(DATABASE_UNAVAILABLE_ERRORS, database_error_handler),
     Exception: unhandled_exception_handler,
 }

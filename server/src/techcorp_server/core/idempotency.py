@@ -34,6 +34,7 @@ from starlette.responses import Response
 
 from .db import Base, Database, UTCDateTime, utc_now
 from .errors import BadRequestError, ConflictError
+from .handlers import log_background_failure
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +135,10 @@ class IdempotencyStore:
         while True:
             try:
                 purged = await self.purge_expired()
-            except Exception:
-                logger.exception("deleting expired idempotency keys failed")
+            except Exception as exc:
+                log_background_failure(
+                    logger, "deleting expired idempotency keys failed", exc
+                )
             else:
                 if purged:
                     logger.info(

@@ -25,6 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..core.db import Database, utc_now
+from ..core.handlers import log_background_failure
 from ..events.models import Event
 from ..settings import Settings
 from .addresses import Resolver, system_resolve
@@ -138,8 +139,10 @@ class DeliveryWorker:
             if backlog <= self.concurrency:
                 try:
                     claims = await self._claim(limit)
-                except Exception:
-                    logger.exception("claiming webhook deliveries failed")
+                except Exception as exc:
+                    log_background_failure(
+                        logger, "claiming webhook deliveries failed", exc
+                    )
             for claim in claims:
                 self._start_sending(claim)
             if claims and len(claims) == limit:
@@ -263,11 +266,13 @@ class DeliveryWorker:
             outcomes = self._take_outcomes()
             try:
                 await self._record(outcomes)
-            except Exception:
+            except Exception as exc:
                 # The leases run out and the deliveries are sent again.
-                logger.exception(
+                log_background_failure(
+                    logger,
                     "recording webhook attempts failed",
-                    extra={"attempts": len(outcomes)},
+                    exc,
+                    attempts=len(outcomes),
                 )
             for outcome in outcomes:
                 self._claimed.pop(outcome.claim.delivery_id, None)
