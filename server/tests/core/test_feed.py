@@ -149,3 +149,19 @@ async def test_old_rows_are_pruned(
     async with database.read() as session:
         remaining = await session.scalar(text("SELECT count(*) FROM change_feed"))
     assert remaining == 0
+
+
+async def test_numbers_not_reused_after_prune(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = Process(database), Process(database)
+    await first.feed.start()
+    await second.feed.start()
+    await first.catalog.create(lamp())
+    await second.feed.poll()
+    async with database.transaction() as session:
+        await session.execute(text("DELETE FROM change_feed"))
+
+    await first.catalog.create(lamp())
+
+    assert await second.feed.poll() == 1

@@ -16,6 +16,10 @@ class FeedEntry(Base):
     """
 
     __tablename__ = "change_feed"
+    # Without AUTOINCREMENT, SQLite hands out the highest rowid plus one, so
+    # after old rows are pruned a new row could reuse a number that readers
+    # have passed already.
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("previous", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_change_feed")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("change_feed", schema=None) as batch_op:
         batch_op.create_index(
