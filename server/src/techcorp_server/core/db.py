@@ -10,12 +10,13 @@ read in one worker thread. PostgreSQL uses one pooled engine for everything.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import anyio.to_thread
+import sqlalchemy.exc
 from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.ext.asyncio import (
@@ -35,6 +36,12 @@ NAMING_CONVENTION = {
 
 
 T = TypeVar("T")
+
+CONFLICT_SQLSTATES = ("40001", "40P01")
+"""PostgreSQL's serialization failure and deadlock: the transaction was
+rolled back because of another one, and running it again is safe."""
+
+CONFLICT_ATTEMPTS = 3
 
 READ_THREADS = 4
 """SQLite reads that run at once, each in a worker thread of its own."""
@@ -166,3 +173,34 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """Return the SQLSTATE code of a database error, if it carries one."""
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return None
+    # SQLAlchemy's asyncpg adapter wraps asyncpg's own error as its cause.
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            return sqlstate
+    return None
+
+
+async def retry_on_conflict(run: Callable[[], Awaitable[T]]) -> T:
+    """Run a write transaction, again when another one made it roll back.
+
+    Two transactions that lock the same rows in different orders deadlock
+    on PostgreSQL, which rolls one of them back; its second run sees the
+    other's committed change. SQLite serializes writers and never does this.
+    """
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            return await run()
+        except sqlalchemy.exc.DBAPIError as exc:
+            if (
+                attempt == CONFLICT_ATTEMPTS
+                or sqlstate_of(exc) not in CONFLICT_SQLSTATES
+            ):
+                raise
+    raise AssertionError("unreachable")

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..auth.passwords import PasswordHasher
 from ..auth.principal import Principal, require_admin
 from ..core.changes import ChangeLog
-from ..core.db import Database, isoformat, utc_now
+from ..core.db import Database, isoformat, retry_on_conflict, utc_now
 from ..core.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from ..core.http import validate
 from ..core.ids import new_id
@@ -130,7 +130,11 @@ class UserService:
                 details=[{"field": "body", "message": "No field to change."}],
             )
         _authorize_update(actor, user_id)
+        return await retry_on_conflict(lambda: self._update(actor, user_id, changes))
 
+    async def _update(
+        self, actor: Principal, user_id: str, changes: UserUpdate
+    ) -> dict[str, Any]:
         async with self.changes.transaction() as transaction:
             session = transaction.session
             user = await _get_for_update(session, user_id)
@@ -159,7 +163,9 @@ class UserService:
     async def delete(self, actor: Principal, user_id: str) -> None:
         """Delete a user and, through the foreign key, its API clients."""
         require_admin(actor, "delete users")
+        await retry_on_conflict(lambda: self._delete(user_id))
 
+    async def _delete(self, user_id: str) -> None:
         async with self.changes.transaction() as transaction:
             session = transaction.session
             user = await _get_for_update(session, user_id)
