@@ -94,7 +94,14 @@ async def test_bad_token_gets_401_before_upgrade(
 
 @pytest.mark.parametrize(
     "query",
-    ["events=market_update,trades", "events=", "product_ids=", "category=%20"],
+    [
+        "events=market_update,trades",
+        "events=",
+        "product_ids=",
+        "category=%20",
+        "category=%00",
+        "category=bo%0Aok",
+    ],
 )
 async def test_bad_options_get_400(
     stream_server: ServerProcess, stream_admin_token: str, query: str
