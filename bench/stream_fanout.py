@@ -447,11 +447,14 @@ def main(argv: Sequence[str]) -> None:
         f"--host={HOST}",
         f"--port={port}",
     ]
+    env = server_env(catalog.folder, log_level=args.log_level)
+    # Every client uses the one admin token.
+    env["TECHCORP_STREAM_MAX_CONNECTIONS_PER_USER"] = str(args.connections)
     with ExitStack() as stack:
         server = stack.enter_context(
             running_server(
                 command,
-                env=server_env(catalog.folder, log_level=args.log_level),
+                env=env,
                 ready_url=url + "/healthz",
                 log_path=RUNS / "stream-server.log",
             )

@@ -201,6 +201,7 @@ def stream_limits(settings: Settings) -> ConnectionLimits:
         ping_timeout_seconds=settings.stream_ping_timeout_seconds,
         queue_size=settings.stream_queue_size,
         close_timeout_seconds=settings.stream_close_timeout_seconds,
+        max_per_user=settings.stream_max_connections_per_user,
     )
 
 

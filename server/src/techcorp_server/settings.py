@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     """Recent stream events kept in memory for clients that resume."""
     stream_close_timeout_seconds: float = Field(default=5.0, gt=0)
     """Seconds a closing stream connection may take to send its last messages."""
+    stream_max_connections_per_user: int = Field(default=100, ge=1)
+    """Stream connections one user may have open in this process at once."""
     simulate_market: bool = False
     """Move demo prices on a timer, so the stream has live market updates."""
     market_simulator_interval_seconds: float = Field(default=1.0, gt=0)

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from ..utils.api import client_token
 from ..utils.server import ServerProcess
 from .client import open_stream, opened, start_server
 
@@ -94,7 +95,14 @@ async def test_bad_token_gets_401_before_upgrade(
 
 @pytest.mark.parametrize(
     "query",
-    ["events=market_update,trades", "events=", "product_ids=", "category=%20"],
+    [
+        "events=market_update,trades",
+        "events=",
+        "product_ids=",
+        "category=%20",
+        "category=%00",
+        "category=bo%0Aok",
+    ],
 )
 async def test_bad_options_get_400(
     stream_server: ServerProcess, stream_admin_token: str, query: str
@@ -132,3 +140,34 @@ async def test_handshake_counts_against_rate_limit(
     assert orjson.loads(limited.response.body)["error"] == "rate_limited"
     async with httpx.AsyncClient(base_url=limited_server.base_url) as api:
         assert (await api.get("/v2/users")).status_code == 429
+
+
+@pytest.fixture(scope="module")
+def two_per_user_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    server = start_server(
+        tmp_path_factory, "stream-two-per-user", stream_max_connections_per_user="2"
+    )
+    yield server
+    server.stop()
+
+
+async def test_connections_per_user_limited(
+    two_per_user_server: ServerProcess,
+) -> None:
+    async with httpx.AsyncClient(base_url=two_per_user_server.base_url) as api:
+        token = await client_token(api)
+    async with open_stream(two_per_user_server, token) as first:
+        await opened(first)
+        async with open_stream(two_per_user_server, token) as second:
+            await opened(second)
+            rejection = await _rejection(two_per_user_server, token=token)
+        async with open_stream(two_per_user_server, token) as after_close:
+            status = await opened(after_close)
+
+    assert rejection.response.status_code == 429
+    body = orjson.loads(rejection.response.body)
+    assert body["error"] == "rate_limited"
+    assert "has 2 open" in body["message"]
+    assert status["type"] == "system_status"

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from techcorp_server.core.changes import Change
@@ -120,6 +121,17 @@ def test_subscribe_with_null_clears_filter() -> None:
 def test_parse_action_rejects_long_message() -> None:
     with pytest.raises(BadRequestError, match="longer than"):
         parse_action('{"action": "ping"}' + " " * 20_000)
+
+
+@pytest.mark.parametrize("category", ["\u0000", "bo\nok", "\u001b[31m"])
+def test_subscribe_rejects_control_characters(category: str) -> None:
+    message = orjson.dumps({"action": "subscribe", "category": category}).decode()
+
+    with pytest.raises(BadRequestError) as raised:
+        parse_action(message)
+
+    assert raised.value.details is not None
+    assert raised.value.details[0]["field"] == "message.subscribe.category"
 
 
 def test_market_update_only_for_price_changes() -> None:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -75,6 +75,12 @@ BUILD_BATCH_ROWS = 10_000
 SCORE_DIGITS = 6
 SCORE_BASE = 32**3
 """The weight of a missing word in `hit_score`."""
+
+PRODUCTS_BY_ID = select(*COLUMNS).where(
+    products.c.id.in_(bindparam("ids", expanding=True))
+)
+"""The statement that reads the products of a page of hits. Building it for
+each page cost about a fifth of reading 20 products from SQLite."""
 
 DOCUMENTS: dict[str, Callable[[Mapping[Any, Any]], Document]] = {
     "product": product_document,
@@ -225,8 +231,8 @@ def _read_rows(
 ) -> dict[str, dict[str, Any]]:
     items: dict[str, dict[str, Any]] = {}
     if product_ids:
-        statement = select(*COLUMNS).where(products.c.id.in_(product_ids))
-        for row in connection.execute(statement).mappings():
+        rows = connection.execute(PRODUCTS_BY_ID, {"ids": product_ids})
+        for row in rows.mappings():
             items[row["id"]] = product_json(row)
     if user_ids:
         with Session(bind=connection) as session:

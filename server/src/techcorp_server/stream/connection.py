@@ -78,6 +78,8 @@ class ConnectionLimits:
     ping_timeout_seconds: float
     queue_size: int
     close_timeout_seconds: float
+    max_per_user: int
+    """Connections one user may have open in this process at once."""
 
 
 class StreamConnection:

@@ -16,6 +16,7 @@ from starlette.websockets import WebSocket
 
 from ..auth.service import BEARER_CHALLENGE
 from ..core.errors import BadRequestError, UnauthorizedError
+from ..core.text import has_control_character
 from .events import EVENT_TYPES
 from .protocol import MAX_PRODUCT_IDS, Subscription
 
@@ -101,9 +102,15 @@ def stream_options(params: QueryParams) -> StreamOptions:
     raw_category = params.get("category")
     if raw_category is not None:
         category = raw_category.strip().lower()
-        if not category or len(category) > MAX_CATEGORY_LENGTH:
+        if (
+            not category
+            or len(category) > MAX_CATEGORY_LENGTH
+            or has_control_character(category)
+        ):
             raise _bad_param(
-                "category", f"Give a category of 1 to {MAX_CATEGORY_LENGTH} characters."
+                "category",
+                f"Give a category of 1 to {MAX_CATEGORY_LENGTH} characters, "
+                "without control characters.",
             )
         subscription.category = category
 

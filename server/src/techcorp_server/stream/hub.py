@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ from starlette.types import Message
 
 from ..auth.service import AuthService
 from ..core.db import isoformat, utc_now
-from ..core.errors import UnauthorizedError
+from ..core.errors import RateLimitedError, UnauthorizedError
 from .bus import EventBus, Unsubscribe
 from .connection import StreamConnection, resync_data
 from .events import RESYNC_REQUIRED, SYSTEM_STATUS, StreamEvent, control_message
@@ -46,6 +47,7 @@ class StreamHub:
         self.auth = auth
         self.close_timeout_seconds = close_timeout_seconds
         self._connections: dict[StreamConnection, None] = {}
+        self._open_by_user: Counter[str] = Counter()
         self._outbox: asyncio.Queue[tuple[str, Mapping[str, Any]]] = asyncio.Queue()
         self._fan_out_queue: asyncio.Queue[StreamEvent] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -113,6 +115,25 @@ class StreamHub:
                     connection.offer(event)
 
     # Connections
+
+    def admit(self, user_id: str, limit: int) -> None:
+        """Count a new connection of `user_id`, or raise 429 if it has `limit` open.
+
+        The count is taken before the upgrade, so handshakes that arrive
+        together cannot pass the limit, and `release` gives it back.
+        """
+        if self._open_by_user[user_id] >= limit:
+            raise RateLimitedError(
+                f"Too many stream connections: this user has {limit} open, the "
+                "limit. Close one before opening another.",
+            )
+        self._open_by_user[user_id] += 1
+
+    def release(self, user_id: str) -> None:
+        """Give back a connection counted by `admit`."""
+        self._open_by_user[user_id] -= 1
+        if self._open_by_user[user_id] <= 0:
+            del self._open_by_user[user_id]
 
     async def serve(
         self,

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Final, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from ..core.errors import BadRequestError
 from ..core.http import validate
+from ..core.text import reject_control_characters
 from .events import EVENT_TYPES, MARKET_UPDATE, StreamEvent
 
 # Close codes. 1001 is RFC 6455's "going away", and 4000-4999 are reserved
@@ -50,6 +51,9 @@ Category = Annotated[
     StringConstraints(
         strip_whitespace=True, to_lower=True, min_length=1, max_length=64
     ),
+    # Product categories cannot contain control characters, so such a filter
+    # would match nothing.
+    AfterValidator(reject_control_characters),
 ]
 
 

@@ -82,18 +82,22 @@ async def stream_events(websocket: WebSocket) -> None:
     expires_at = auth.tokens.verify(found.token).expires_at
     options = stream_options(websocket.query_params)
 
-    await websocket.accept(subprotocol=found.subprotocol)
-    connection = StreamConnection(
-        websocket,
-        Caller(principal, found.token, expires_at),
-        options.subscription,
-        services.limits,
-        services.hub,
-        request_id=request_id_of(websocket.scope),
-    )
-    await services.hub.serve(
-        connection, services.status.current(), options.last_event_id
-    )
+    services.hub.admit(principal.user_id, services.limits.max_per_user)
+    try:
+        await websocket.accept(subprotocol=found.subprotocol)
+        connection = StreamConnection(
+            websocket,
+            Caller(principal, found.token, expires_at),
+            options.subscription,
+            services.limits,
+            services.hub,
+            request_id=request_id_of(websocket.scope),
+        )
+        await services.hub.serve(
+            connection, services.status.current(), options.last_event_id
+        )
+    finally:
+        services.hub.release(principal.user_id)
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
