@@ -32,6 +32,7 @@ from .addresses import Resolver, system_resolve
 from .clients import EndpointClients
 from .models import WebhookDelivery, WebhookEndpoint
 from .outcomes import MAX_ERROR_LENGTH, Claim, Outcome, record_outcomes
+from .retention import purge_before
 from .retries import RetryPolicy
 from .signatures import USER_AGENT, signature_headers
 from .transport import GuardedTransport
@@ -47,6 +48,8 @@ STOP_GRACE_SECONDS = 5.0
 """How long `stop` lets deliveries in flight finish before cancelling them."""
 RECORD_GATHER_SECONDS = 0.005
 """How long the first outcome of a batch waits for others to join it."""
+RETENTION_INTERVAL_SECONDS = 3600.0
+"""How often old events and finished deliveries are deleted."""
 
 
 def _secrets_in_use(row: Any, now: datetime) -> list[str]:
@@ -102,6 +105,7 @@ class DeliveryWorker:
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="webhook-claims"),
             asyncio.create_task(self._record_loop(), name="webhook-outcomes"),
+            asyncio.create_task(self._retention_loop(), name="webhook-retention"),
         ]
         logger.info("webhook worker started", extra={"concurrency": self.concurrency})
 
@@ -109,8 +113,9 @@ class DeliveryWorker:
         """Finish or abandon what is in flight and hand unsent claims back."""
         if not self._loops:
             return
-        claim_loop, record_loop = self._loops
+        claim_loop, record_loop, retention_loop = self._loops
         claim_loop.cancel()
+        retention_loop.cancel()
         if self._sending:
             await asyncio.wait(self._sending, timeout=STOP_GRACE_SECONDS)
         for task in list(self._sending):
@@ -277,6 +282,27 @@ class DeliveryWorker:
             for outcome in outcomes:
                 self._claimed.pop(outcome.claim.delivery_id, None)
             self.wake()
+
+    async def _retention_loop(self) -> None:
+        while True:
+            await self.purge_old()
+            await asyncio.sleep(RETENTION_INTERVAL_SECONDS)
+
+    async def purge_old(self) -> None:
+        """Delete events and finished deliveries older than the retention."""
+        retention = timedelta(seconds=self.settings.webhook_retention_seconds)
+        try:
+            purged = await purge_before(self.database, utc_now() - retention)
+        except Exception as exc:
+            log_background_failure(
+                logger, "deleting old events and deliveries failed", exc
+            )
+            return
+        if any(purged):
+            logger.info(
+                "old events and deliveries deleted",
+                extra={"deliveries": purged[0], "events": purged[1]},
+            )
 
     def _take_outcomes(self) -> list[Outcome]:
         outcomes, self._outcomes = self._outcomes, []
