@@ -49,6 +49,8 @@ STOP_GRACE_SECONDS = 5.0
 """How long `stop` lets deliveries in flight finish before cancelling them."""
 RECORD_GATHER_SECONDS = 0.005
 """How long the first outcome of a batch waits for others to join it."""
+CLAIM_GATHER_SECONDS = 0.005
+"""How long a woken claim loop waits for more events to claim in one go."""
 RETENTION_INTERVAL_SECONDS = 3600.0
 """How often old events and finished deliveries are deleted."""
 
@@ -154,6 +156,10 @@ class DeliveryWorker:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.settings.webhook_poll_seconds):
                     await self._wakeup.wait()
+                # Every committed write wakes the loop. Waiting a moment lets
+                # the writes of a burst share one claim transaction instead
+                # of queueing one each for SQLite's single writer.
+                await asyncio.sleep(CLAIM_GATHER_SECONDS)
 
     def _new_client(self) -> aiohttp.ClientSession:
         # aiohttp rather than httpx: sending to a loopback receiver took about
