@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     """
     webhook_poll_seconds: float = Field(default=1.0, gt=0)
     """How often the worker looks for due work when nothing woke it."""
+    webhook_retention_seconds: float = Field(default=30 * 86400, gt=0)
+    """How long events, finished deliveries and their attempts are kept."""
     idempotency_key_seconds: int = Field(default=86400, ge=60)
     """How long an `Idempotency-Key` and its stored response are kept."""
 

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from asgi_lifespan import LifespanManager
 
-from ..utils.api import assert_error, bearer, create_user
+from techcorp_server.app import create_app
+from techcorp_server.core import idempotency
+from techcorp_server.core.idempotency import IdempotencyStore
+from techcorp_server.payments.service import PaymentService
+
+from ..conftest import app_settings
+from ..utils.api import assert_error, bearer, client_token, create_user
 from .test_payments import new_product
 
 
@@ -146,3 +157,85 @@ async def test_invalid_key_rejected(api: httpx.AsyncClient, admin_token: str) ->
         headers=keyed(admin_token, "k" * 256),
     )
     assert_error(response, 400, "bad_request")
+
+
+class ProcessCrashed(Exception):
+    """Stands in for the server process dying at the point it is raised."""
+
+
+@pytest.fixture
+async def crashing_api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """An in-process server whose unhandled errors become 500 responses."""
+    app = create_app(app_settings(tmp_path))
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(
+            app=manager.app, client=("127.0.0.1", 50002), raise_app_exceptions=False
+        )
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver"
+        ) as client:
+            yield client
+
+
+async def test_crash_after_payment_never_pays_twice(
+    crashing_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = crashing_api
+    admin_token = await client_token(api)
+    product_id = await new_product(api, admin_token, 9.99)
+    member = await create_user(api, admin_token)
+    headers = keyed(member["token"], str(uuid.uuid4()))
+    body = {"product_id": product_id, "payment_method": "pm_card_visa"}
+
+    async def crash(self: IdempotencyStore, *args: object) -> None:
+        raise ProcessCrashed
+
+    # The process dies once the payment has committed, before the request
+    # completes its key, and the key's lock has expired when the client
+    # retries.
+    monkeypatch.setattr(IdempotencyStore, "complete", crash)
+    monkeypatch.setattr(idempotency, "LOCK_SECONDS", 0.0)
+    crashed = await api.post("/v2/payments", json=body, headers=headers)
+    monkeypatch.undo()
+    retried = await api.post("/v2/payments", json=body, headers=headers)
+
+    assert crashed.status_code == 500
+    assert retried.status_code == 201, retried.text
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert await payment_total(api, member["token"]) == 1
+
+
+async def test_late_holder_replays_the_stored_response(
+    crashing_api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = crashing_api
+    admin_token = await client_token(api)
+    product_id = await new_product(api, admin_token, 4.5)
+    member = await create_user(api, admin_token)
+    headers = keyed(member["token"], str(uuid.uuid4()))
+    body = {"product_id": product_id, "payment_method": "pm_card_visa"}
+    first_started = asyncio.Event()
+    create = PaymentService.create
+
+    async def create_late(
+        self: PaymentService, *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        # The first request stalls here, past its lock, while a retry takes
+        # the key over and pays first.
+        if not first_started.is_set():
+            first_started.set()
+            await asyncio.sleep(0.5)
+        return await create(self, *args, **kwargs)
+
+    monkeypatch.setattr(PaymentService, "create", create_late)
+    monkeypatch.setattr(idempotency, "LOCK_SECONDS", 0.0)
+    slow = asyncio.create_task(api.post("/v2/payments", json=body, headers=headers))
+    await first_started.wait()
+    retried = await api.post("/v2/payments", json=body, headers=headers)
+    stalled = await slow
+
+    assert retried.status_code == 201, retried.text
+    assert stalled.status_code == 201, stalled.text
+    assert stalled.headers["idempotent-replayed"] == "true"
+    assert stalled.json()["id"] == retried.json()["id"]
+    assert await payment_total(api, member["token"]) == 1

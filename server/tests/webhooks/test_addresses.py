@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
+import aiohttp
 import pytest
 
 from techcorp_server.webhooks.addresses import (
+    Resolver,
     UnsafeURLError,
     allowed_addresses,
     blocked_reason,
     ip_literal,
     parse_webhook_url,
 )
-from techcorp_server.webhooks.transport import GuardedTransport
+from techcorp_server.webhooks.resolver import GuardedConnector, GuardedResolver
 
 from .receiver import Receiver
 
@@ -150,41 +151,47 @@ async def test_names_resolving_to_private_rejected() -> None:
     assert [str(a) for a in addresses] == ["93.184.215.14", "2606:4700:4700::1111"]
 
 
-async def test_transport_refuses_before_connecting() -> None:
+def guarded_session(
+    resolve: Resolver, *, allow_loopback: bool
+) -> aiohttp.ClientSession:
+    resolver = GuardedResolver(resolve, allow_loopback=allow_loopback)
+    connector = GuardedConnector(resolver, limit=1)
+    return aiohttp.ClientSession(connector=connector, trust_env=False)
+
+
+async def test_resolver_refuses_before_connecting() -> None:
     resolved: list[str] = []
 
     async def resolve(host: str, port: int) -> list[str]:
         resolved.append(host)
         return ["10.20.30.40"]
 
-    transport = GuardedTransport(resolve, allow_loopback=True, max_connections=1)
-    async with httpx.AsyncClient(transport=transport) as client:
-        with pytest.raises(httpx.ConnectError, match="private address"):
-            await client.post("http://rebinding.example/hook", content=b"{}")
-        with pytest.raises(httpx.ConnectError, match="link-local"):
-            await client.post("http://169.254.169.254/latest/meta-data/")
-    strict = GuardedTransport(resolve, allow_loopback=False, max_connections=1)
-    async with httpx.AsyncClient(transport=strict) as strict_client:
-        with pytest.raises(httpx.ConnectError, match="loopback"):
-            await strict_client.post("http://2130706433/hook")
+    async with guarded_session(resolve, allow_loopback=True) as session:
+        with pytest.raises(aiohttp.ClientConnectorError, match="private address"):
+            await session.post("http://rebinding.example/hook", data=b"{}")
+        with pytest.raises(aiohttp.ClientConnectorError, match="link-local"):
+            await session.post("http://169.254.169.254/latest/meta-data/")
+    async with guarded_session(resolve, allow_loopback=False) as strict_session:
+        with pytest.raises(aiohttp.ClientConnectorError, match="loopback"):
+            await strict_session.post("http://2130706433/hook")
     assert resolved == ["rebinding.example"]
 
 
-async def test_transport_connects_to_checked_address() -> None:
+async def test_resolver_connects_to_checked_address() -> None:
     receiver = Receiver()
     await receiver.start()
 
     async def resolve(host: str, port: int) -> list[str]:
         return ["127.0.0.1"]
 
-    transport = GuardedTransport(resolve, allow_loopback=True, max_connections=1)
     try:
-        async with httpx.AsyncClient(transport=transport) as client:
+        async with guarded_session(resolve, allow_loopback=True) as session:
             url = f"http://hooks.test:{receiver.port}/in"
-            response = await client.post(url, content=b"{}")
+            async with session.post(url, data=b"{}") as response:
+                status = response.status
     finally:
         await receiver.stop()
 
-    assert response.status_code == 204
+    assert status == 204
     (request,) = receiver.requests
     assert request.headers["host"] == f"hooks.test:{receiver.port}"

@@ -12,6 +12,11 @@ others wait for its response (up to `WAIT_SECONDS`, else 409). Only
 responses below 400 are stored. After an error the key is released, so the
 client can correct the request and send it again with the same key.
 
+An endpoint whose effect must never run twice, such as a payment, stores
+its response in the same transaction as the effect, through the
+`IdempotencyClaim` of the request (see `current_claim`). Then no crash between the
+two can leave the effect committed and the key free for a retry.
+
 A request without the header costs one header lookup.
 """
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,6 +34,7 @@ from datetime import datetime, timedelta
 import orjson
 from sqlalchemy import Integer, LargeBinary, String, Text, delete
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.requests import Request
 from starlette.responses import Response
@@ -84,6 +91,77 @@ class StoredResponse:
 
 class _InProgress(Exception):
     """Another request holds the key right now."""
+
+
+class KeyAlreadyCompleted(Exception):
+    """Another request with the key stored its response first.
+
+    Raised inside the effect's transaction, so the effect rolls back, and
+    the request returns the stored response instead.
+    """
+
+
+def _stored_fields(response: Response) -> dict[str, object]:
+    headers = {
+        name: response.headers[name]
+        for name in REPLAYED_HEADERS
+        if name in response.headers
+    }
+    return {
+        "status_code": response.status_code,
+        "headers": orjson.dumps(headers).decode(),
+        "body": bytes(response.body),
+        "locked_until": None,
+    }
+
+
+@dataclass(slots=True)
+class IdempotencyClaim:
+    """The key a running request holds, for storing its response in the
+    request's own write transaction."""
+
+    scope: str
+    key: str
+    request_fingerprint: str
+    key_seconds: float
+    stored: bool = False
+
+    async def store_in(self, session: AsyncSession, response: Response) -> None:
+        """Store `response` for the key within `session`'s transaction.
+
+        Raises `KeyAlreadyCompleted` when a request that took the key over
+        after this one's lock expired has already stored its response.
+        """
+        row = await session.get(
+            IdempotencyKey, (self.scope, self.key), with_for_update=True
+        )
+        if row is not None and row.status_code is not None:
+            raise KeyAlreadyCompleted
+        fields = _stored_fields(response)
+        if row is None:
+            # The key expired and was purged while the request ran.
+            now = utc_now()
+            row = IdempotencyKey(
+                scope=self.scope,
+                key=self.key,
+                fingerprint=self.request_fingerprint,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.key_seconds),
+            )
+            session.add(row)
+        for name, value in fields.items():
+            setattr(row, name, value)
+        self.stored = True
+
+
+_current_claim: contextvars.ContextVar[IdempotencyClaim | None] = (
+    contextvars.ContextVar("idempotency_claim", default=None)
+)
+
+
+def current_claim() -> IdempotencyClaim | None:
+    """Return the key the running request holds, or None without one."""
+    return _current_claim.get()
 
 
 def fingerprint(request: Request, body: bytes) -> str:
@@ -183,7 +261,8 @@ class IdempotencyStore:
             async with asyncio.timeout(remaining):
                 await finished.wait()
 
-    def _finish(self, scope: str, key: str) -> None:
+    def finish(self, scope: str, key: str) -> None:
+        """Wake this process's requests waiting for the key."""
         finished = self._finished.pop((scope, key), None)
         if finished is not None:
             finished.set()
@@ -220,29 +299,26 @@ class IdempotencyStore:
             row.locked_until = now + timedelta(seconds=LOCK_SECONDS)
             return None
 
-    async def complete(self, scope: str, key: str, response: Response) -> None:
-        headers = {
-            name: response.headers[name]
-            for name in REPLAYED_HEADERS
-            if name in response.headers
-        }
-        async with self.database.transaction() as session:
-            row = await session.get(IdempotencyKey, (scope, key))
-            if row is not None:
-                row.status_code = response.status_code
-                row.headers = orjson.dumps(headers).decode()
-                row.body = bytes(response.body)
-                row.locked_until = None
-        self._finish(scope, key)
+    async def complete(self, claim: IdempotencyClaim, response: Response) -> None:
+        if not claim.stored:
+            async with self.database.transaction() as session:
+                row = await session.get(IdempotencyKey, (claim.scope, claim.key))
+                if row is not None and row.status_code is None:
+                    for name, value in _stored_fields(response).items():
+                        setattr(row, name, value)
+        self.finish(claim.scope, claim.key)
 
     async def release(self, scope: str, key: str) -> None:
+        """Free the key for a new attempt, unless a response is stored for it."""
         async with self.database.transaction() as session:
             await session.execute(
                 delete(IdempotencyKey).where(
-                    IdempotencyKey.scope == scope, IdempotencyKey.key == key
+                    IdempotencyKey.scope == scope,
+                    IdempotencyKey.key == key,
+                    IdempotencyKey.status_code.is_(None),
                 )
             )
-        self._finish(scope, key)
+        self.finish(scope, key)
 
     async def purge_expired(self) -> int:
         """Delete expired keys; return how many there were."""
@@ -266,19 +342,40 @@ def idempotent(endpoint: Endpoint) -> Endpoint:
         store: IdempotencyStore = request.app.state.idempotency
         scope: str = request.scope["state"]["principal"].user_id
         body = await request.body()
-        stored = await store.begin(scope, key, fingerprint(request, body))
+        request_fingerprint = fingerprint(request, body)
+        stored = await store.begin(scope, key, request_fingerprint)
         if stored is not None:
             return stored.replay()
 
+        claim = IdempotencyClaim(scope, key, request_fingerprint, store.key_seconds)
+        claim_token = _current_claim.set(claim)
         try:
             response = await endpoint(request)
+        except KeyAlreadyCompleted:
+            store.finish(scope, key)
+            return await _replay_stored(store, claim)
         except BaseException:
             await asyncio.shield(store.release(scope, key))
             raise
+        finally:
+            _current_claim.reset(claim_token)
         if response.status_code < 400:
-            await store.complete(scope, key, response)
+            await store.complete(claim, response)
         else:
             await store.release(scope, key)
         return response
 
     return with_idempotency_key
+
+
+async def _replay_stored(store: IdempotencyStore, claim: IdempotencyClaim) -> Response:
+    stored = await store.begin(claim.scope, claim.key, claim.request_fingerprint)
+    if stored is None:
+        # The stored response expired in between, so this request now
+        # holds a fresh key that nothing will complete.
+        await store.release(claim.scope, claim.key)
+        raise ConflictError(
+            "A request with this Idempotency-Key completed while this one ran. "
+            "Retry to get its response."
+        )
+    return stored.replay()

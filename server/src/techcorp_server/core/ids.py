@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _RANDOM_BITS = 80
@@ -47,3 +48,13 @@ def new_ulid() -> str:
 def new_id(prefix: str) -> str:
     """Return a new id such as `usr_01J9Z6V3Q8G2N5X7W4K1M0P3RT`."""
     return f"{prefix}_{new_ulid()}"
+
+
+def first_id_at(prefix: str, moment: datetime) -> str:
+    """Return the smallest id with `prefix` that can be made at `moment`.
+
+    Every id made before `moment` sorts below it, so `id < first_id_at(...)`
+    selects older rows through the primary key index.
+    """
+    millis = int(moment.timestamp() * 1000)
+    return f"{prefix}_{_encode(millis, 10)}{'0' * 16}"

@@ -107,8 +107,8 @@ async def write_event(
 class EventOutbox(ChangeListener):
     """Record each change as an event, fanned out to the subscribed endpoints.
 
-    TODO: delete events, deliveries and attempts some time after their
-    deliveries finish. Until then these tables only grow.
+    The delivery worker deletes events and finished deliveries after
+    `webhook_retention_seconds` (see `webhooks.retention`).
     """
 
     def __init__(self, on_commit: Callable[[], None] | None = None) -> None:

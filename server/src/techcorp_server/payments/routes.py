@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..auth.principal import principal_of
 from ..core.http import json_response, read_model
+from ..core.idempotency import current_claim
 from ..core.pagination import PAGE_QUERY, envelope, page_request, request_link_header
 from ..core.routing import OperationRouter
 from .schemas import PaymentCreate, PaymentPublic
@@ -35,7 +39,21 @@ def payments_of(request: Request) -> PaymentService:
 )
 async def create_payment(request: Request) -> Response:
     fields = await read_model(request, PaymentCreate)
-    payment = await payments_of(request).create(principal_of(request), fields)
+    claim = current_claim()
+
+    async def store_response(session: AsyncSession, payment: dict[str, Any]) -> None:
+        # The key's response commits with the payment: a retry after a crash
+        # replays it instead of paying again.
+        if claim is not None:
+            await claim.store_in(session, created_response(payment))
+
+    payment = await payments_of(request).create(
+        principal_of(request), fields, before_commit=store_response
+    )
+    return created_response(payment)
+
+
+def created_response(payment: dict[str, Any]) -> Response:
     location = f"{router.prefix}/{payment['id']}"
     return json_response(payment, status_code=201, headers={"Location": location})
 

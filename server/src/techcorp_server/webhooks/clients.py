@@ -1,9 +1,8 @@
 """One small HTTP connection pool per webhook endpoint.
 
-httpcore looks through every connection of a pool for each request, so one
-large pool gets slower as it grows, and lets one slow receiver take every
-connection. A pool per endpoint, of `webhook_connections_per_endpoint`
-connections, avoids both. Pools of endpoints not used lately are closed.
+One large pool would let one slow receiver take every connection. A pool
+per endpoint, of `webhook_connections_per_endpoint` connections, avoids
+that. Pools of endpoints not used lately are closed.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
 
-import httpx
+import aiohttp
 
 MAX_POOLS = 256
 CLOSE_DELAY_SECONDS = 30.0
@@ -21,12 +20,12 @@ request still using it has finished (the request timeout is shorter)."""
 
 
 class EndpointClients:
-    def __init__(self, new_client: Callable[[], httpx.AsyncClient]) -> None:
+    def __init__(self, new_client: Callable[[], aiohttp.ClientSession]) -> None:
         self.new_client = new_client
-        self._clients: OrderedDict[str, httpx.AsyncClient] = OrderedDict()
+        self._clients: OrderedDict[str, aiohttp.ClientSession] = OrderedDict()
         self._closing: set[asyncio.Task[None]] = set()
 
-    def get(self, endpoint_id: str) -> httpx.AsyncClient:
+    def get(self, endpoint_id: str) -> aiohttp.ClientSession:
         client = self._clients.get(endpoint_id)
         if client is not None:
             self._clients.move_to_end(endpoint_id)
@@ -44,11 +43,11 @@ class EndpointClients:
             task.cancel()
         clients = [*self._clients.values()]
         self._clients.clear()
-        await asyncio.gather(*(client.aclose() for client in clients))
+        await asyncio.gather(*(client.close() for client in clients))
 
 
-async def _close_later(client: httpx.AsyncClient) -> None:
+async def _close_later(client: aiohttp.ClientSession) -> None:
     try:
         await asyncio.sleep(CLOSE_DELAY_SECONDS)
     finally:
-        await client.aclose()
+        await client.close()
