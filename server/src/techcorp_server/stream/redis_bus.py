@@ -173,7 +173,15 @@ class RedisEventBus(EventBus):
             for _stream, entries in replies:
                 for entry_id, fields in entries:
                     self._last_id = entry_id.decode()
-                    self._deliver(_event(entry_id, fields))
+                    try:
+                        event = _event(entry_id, fields)
+                    except (KeyError, ValueError):
+                        logger.exception(
+                            "skipped an invalid stream entry",
+                            extra={"entry_id": self._last_id},
+                        )
+                        continue
+                    self._deliver(event)
 
     def _deliver(self, event: StreamEvent) -> None:
         for listener in list(self._listeners):

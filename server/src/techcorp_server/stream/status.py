@@ -100,8 +100,10 @@ class SystemStatusService:
             self._replace(event.data)
 
     def _replace(self, status: Mapping[str, Any]) -> None:
-        # Events may arrive after a newer status was set here: the newer
+        # An event may arrive after a newer status was set here, so the newer
         # one stays. ISO 8601 times in UTC compare as text.
+        # NOTE: the times come from each process's clock, so processes on
+        # machines whose clocks differ can keep an older status.
         if status["updated_at"] >= self._current["updated_at"]:
             self._current = dict(status)
 
