@@ -38,6 +38,9 @@ KEY_PREFIX = "techcorp:stream"
 READ_BLOCK_MILLISECONDS = 1000
 """How long one `XREAD` waits for new events before it asks again."""
 
+TIMEOUT_SECONDS = 1.0
+"""How long a command waits for Redis before it fails."""
+
 RETRY_SECONDS = 0.5
 """How long the reader waits after a failed read, while Redis is away."""
 
@@ -92,7 +95,14 @@ class RedisEventBus(EventBus):
 
     @classmethod
     def from_url(cls, url: str, history_size: int) -> RedisEventBus:
-        return cls(redis.Redis.from_url(url), history_size)
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            # A blocking read waits this long plus the block itself.
+            socket_timeout=TIMEOUT_SECONDS + READ_BLOCK_MILLISECONDS / 1000,
+            health_check_interval=30,
+        )
+        return cls(client, history_size)
 
     async def start(self) -> None:
         """Follow the stream from its newest entry."""

@@ -8,6 +8,7 @@ that event, and a process that starts later reads it from the bus.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
@@ -23,9 +24,12 @@ from pydantic import (
 )
 
 from ..core.db import isoformat, utc_now
+from ..core.handlers import log_background_failure
 from ..core.text import reject_control_characters
 from .events import SYSTEM_STATUS, StreamEvent
 from .hub import StreamHub
+
+logger = logging.getLogger(__name__)
 
 MAX_STATUS_MESSAGE_LENGTH = 2000
 DEFAULT_MESSAGE = "All systems operational."
@@ -91,7 +95,12 @@ class SystemStatusService:
     async def start(self) -> None:
         """Follow the statuses that other processes announce."""
         self.hub.bus.subscribe(self._follow)
-        latest = await self.hub.bus.latest(SYSTEM_STATUS)
+        try:
+            latest = await self.hub.bus.latest(SYSTEM_STATUS)
+        except Exception as exc:
+            # The process starts anyway, and the next status event reaches it.
+            log_background_failure(logger, "reading the system status failed", exc)
+            return
         if latest is not None:
             self._replace(latest)
 
