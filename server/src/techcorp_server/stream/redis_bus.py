@@ -23,6 +23,8 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..core.handlers import log_background_failure
 from .bus import EventBus, Listener, Unsubscribe
@@ -74,6 +76,14 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes]) -> StreamEvent:
         orjson.loads(fields[b"data"]),
         created=int(fields[b"created"]),
     )
+
+
+def _log_read_failure(exc: Exception) -> None:
+    """Log one line for an unreachable Redis, which comes back; else a traceback."""
+    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
+        logger.warning("reading stream events failed: %s: %s", type(exc).__name__, exc)
+    else:
+        log_background_failure(logger, "reading stream events failed", exc)
 
 
 class RedisEventBus(EventBus):
@@ -175,7 +185,7 @@ class RedisEventBus(EventBus):
                 )
             except Exception as exc:
                 if not failing:
-                    log_background_failure(logger, "reading stream events failed", exc)
+                    _log_read_failure(exc)
                 failing = True
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
