@@ -9,7 +9,7 @@ processes deliver the same events, with the same ids, in the same order,
 and a client that reconnects to another process resumes where it stopped.
 
 The data of the newest event of each type is kept too, so a process that
-starts late knows the current system status.
+starts late reads the current system status from it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 KEY_PREFIX = "techcorp:stream"
 
 READ_BLOCK_MILLISECONDS = 1000
-"""How long one `XREAD` waits for new events before it asks again."""
+"""How long one `XREAD` waits for new events before the reader reads again."""
 
 TIMEOUT_SECONDS = 1.0
 """How long a command waits for Redis before it fails."""
@@ -79,7 +79,7 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes]) -> StreamEvent:
 
 
 def _log_read_failure(exc: Exception) -> None:
-    """Log one line for an unreachable Redis, which comes back; else a traceback."""
+    """Log one line for an unreachable Redis, and a traceback for other errors."""
     if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
         logger.warning("reading stream events failed: %s: %s", type(exc).__name__, exc)
     else:
@@ -91,7 +91,7 @@ class RedisEventBus(EventBus):
 
     def __init__(self, client: redis.Redis, history_size: int) -> None:
         self._client = client
-        # Redis keeps at least one entry, which the reader needs anyway.
+        # With MAXLEN 0 an entry would be gone before the readers see it.
         self._history_size = max(history_size, 1)
         self._keeps_history = history_size > 0
         self._stream = f"{KEY_PREFIX}:events"
