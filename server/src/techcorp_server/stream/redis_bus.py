@@ -124,10 +124,13 @@ class RedisEventBus(EventBus):
     async def stop(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            # NOTE: a cancelled blocking read in redis-py has been seen to not
+            # return, so the wait is bounded.
+            await asyncio.wait({self._reader}, timeout=TIMEOUT_SECONDS)
             self._reader = None
-        await self._client.aclose()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                await self._client.aclose()
 
     async def publish(self, event_type: str, data: Mapping[str, Any]) -> StreamEvent:
         created = int(time.time())
