@@ -44,7 +44,7 @@ from .search.service import SearchService
 from .settings import Settings, get_settings
 from .stream import routes as stream_routes
 from .stream.access import StreamAccess
-from .stream.bus import InProcessEventBus
+from .stream.bus import create_event_bus
 from .stream.connection import ConnectionLimits
 from .stream.hub import StreamHub
 from .stream.market import MarketSimulator, MarketUpdates
@@ -126,6 +126,7 @@ class Services:
             await self.deliveries.start()
             self.idempotency.start()
             await self.stream.start()
+            await self.system_status.start()
 
     async def stop(self) -> None:
         await self.market.stop()
@@ -152,7 +153,7 @@ def build_services(settings: Settings) -> Services:
         changes=changes,
     )
     stream = StreamHub(
-        InProcessEventBus(settings.stream_history_size),
+        create_event_bus(settings),
         auth,
         close_timeout_seconds=settings.stream_close_timeout_seconds,
     )

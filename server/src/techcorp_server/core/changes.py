@@ -34,12 +34,15 @@ class Change:
 
     `type` is the event name (`product.updated`), `data` the resource as
     the API renders it after the change (before it, for a deletion), and
-    `previous` the resource before an update.
+    `previous` the resource before an update. `remote` marks a change that
+    another server process saved, which reached this one through the change
+    feed.
     """
 
     type: str
     data: Mapping[str, Any]
     previous: Mapping[str, Any] | None = None
+    remote: bool = False
 
     @property
     def resource(self) -> str:

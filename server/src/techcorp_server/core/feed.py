@@ -169,7 +169,8 @@ class ChangeFeed(ChangeListener):
             self.last_seq = max(self.last_seq, row.seq)
             if row.origin != self.origin:
                 previous = None if row.previous is None else orjson.loads(row.previous)
-                remote.append(Change(row.type, orjson.loads(row.data), previous))
+                data = orjson.loads(row.data)
+                remote.append(Change(row.type, data, previous, remote=True))
         if remote:
             self.changes.announce(remote, skip=self)
         return len(remote)

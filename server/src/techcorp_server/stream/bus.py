@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..settings import Settings
 from .events import EventId, StreamEvent
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,25 @@ Unsubscribe = Callable[[], None]
 
 class EventBus(ABC):
     """Publishes events to every subscriber, in the order they were published."""
+
+    shared = False
+    """True when every server process publishes to and reads from this bus."""
+
+    async def start(self) -> None:
+        """Begin delivering events to the subscribers."""
+        return None
+
+    async def stop(self) -> None:
+        """Stop delivering events and release what the bus holds."""
+        return None
+
+    async def latest(self, event_type: str) -> Mapping[str, Any] | None:
+        """Return the data of the newest event of `event_type` others published.
+
+        A bus that serves one process returns None: nothing was published
+        before this process started.
+        """
+        return None
 
     @abstractmethod
     async def publish(self, event_type: str, data: Mapping[str, Any]) -> StreamEvent:
@@ -86,3 +106,12 @@ class InProcessEventBus(EventBus):
         if last.sequence + 1 < oldest:
             return None
         return [event for event in self._history if event.sequence > last.sequence]
+
+
+def create_event_bus(settings: Settings) -> EventBus:
+    """Build the bus the settings select: in Redis when `redis_url` is set."""
+    if settings.redis_url is not None:
+        from .redis_bus import RedisEventBus
+
+        return RedisEventBus.from_url(settings.redis_url, settings.stream_history_size)
+    return InProcessEventBus(settings.stream_history_size)

@@ -100,6 +100,8 @@ class StreamConnection:
         self.request_id = request_id
         self.first_live_sequence: int | None = None
         """The sequence of the first event offered live; replays stop before it."""
+        self.replayed_through = 0
+        """The sequence of the newest event replayed; live offers skip up to it."""
         self.close_code: int | None = None
         server_send = websocket.scope.get("state", {}).get(SERVER_SEND)
         self._outgoing = MessageSender(server_send or websocket.send, limits.queue_size)
@@ -117,6 +119,8 @@ class StreamConnection:
 
     def offer(self, event: StreamEvent) -> None:
         """Send or queue a live event if the subscription wants it."""
+        if event.sequence <= self.replayed_through:
+            return
         if self.first_live_sequence is None:
             self.first_live_sequence = event.sequence
         if self.close_code is None and self.subscription.matches(event):

@@ -67,9 +67,13 @@ class StreamEvent:
 
     @classmethod
     def create(
-        cls, event_id: EventId, event_type: str, data: Mapping[str, Any]
+        cls,
+        event_id: EventId,
+        event_type: str,
+        data: Mapping[str, Any],
+        created: int | None = None,
     ) -> StreamEvent:
-        created = int(time.time())
+        created = int(time.time()) if created is None else created
         text = encode(str(event_id), event_type, data, created)
         message = {"type": "websocket.send", "text": text}
         return cls(event_id, event_type, created, data, message)

@@ -61,6 +61,7 @@ class StreamHub:
 
     async def start(self) -> None:
         self._unsubscribe = self.bus.subscribe(self._deliver)
+        await self.bus.start()
         self._tasks = [
             asyncio.create_task(self._publish_announced()),
             asyncio.create_task(self._fan_out()),
@@ -75,6 +76,7 @@ class StreamHub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._unsubscribe is not None:
             self._unsubscribe()
+        await self.bus.stop()
 
     def announce(self, event_type: str, data: Mapping[str, Any]) -> None:
         """Publish an event soon, after those announced before it.
@@ -169,12 +171,16 @@ class StreamHub:
         self, connection: StreamConnection, events: Sequence[StreamEvent]
     ) -> list[StreamEvent]:
         boundary = connection.first_live_sequence
-        return [
-            event
-            for event in events
-            if (boundary is None or event.sequence < boundary)
-            and connection.subscription.matches(event)
+        earlier = [
+            event for event in events if boundary is None or event.sequence < boundary
         ]
+        if earlier:
+            # An event read from the history may still be on its way to the
+            # connection live; it is not sent twice.
+            connection.replayed_through = max(
+                connection.replayed_through, earlier[-1].sequence
+            )
+        return [event for event in earlier if connection.subscription.matches(event)]
 
     async def resume(self, connection: StreamConnection, last_event_id: str) -> None:
         events = await self.bus.events_after(last_event_id)

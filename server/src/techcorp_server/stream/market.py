@@ -54,11 +54,21 @@ def market_update(change: Change) -> dict[str, Any] | None:
 
 
 class MarketUpdates(ChangeListener):
+    """Announces each price change once, on the stream of every process.
+
+    On a bus shared by all processes, the process that saved the change
+    publishes it, right after the commit, and the bus carries it to the
+    others; they skip the copy that reaches them through the change feed.
+    On a bus of its own, each process announces every change it learns of.
+    """
+
     def __init__(self, hub: StreamHub) -> None:
         self.hub = hub
 
     def committed(self, changes: Sequence[Change]) -> None:
         for change in changes:
+            if change.remote and self.hub.bus.shared:
+                continue
             update = market_update(change)
             if update is not None:
                 self.hub.announce(MARKET_UPDATE, update)

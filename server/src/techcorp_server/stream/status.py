@@ -1,11 +1,15 @@
 """The system status: what admins announce, and what every client reads.
 
-The status is kept in this process's memory and announced on the stream as a
-`system_status` event.
+The status is announced on the stream as a `system_status` event, and each
+process keeps the newest one it has seen in memory. On a bus shared by
+several processes, a status set through one process reaches the others as
+that event, and a process that starts later reads it from the bus.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -20,9 +24,12 @@ from pydantic import (
 )
 
 from ..core.db import isoformat, utc_now
+from ..core.handlers import log_background_failure
 from ..core.text import reject_control_characters
-from .events import SYSTEM_STATUS
+from .events import SYSTEM_STATUS, StreamEvent
 from .hub import StreamHub
+
+logger = logging.getLogger(__name__)
 
 MAX_STATUS_MESSAGE_LENGTH = 2000
 DEFAULT_MESSAGE = "All systems operational."
@@ -73,11 +80,7 @@ def _optional_time(moment: datetime | None) -> str | None:
 
 
 class SystemStatusService:
-    """The current status of this process, announced on the stream when set.
-
-    NOTE: each server process keeps its own status. With several processes
-    the status must move to a shared store, as the event bus will.
-    """
+    """The current status, announced on the stream when set."""
 
     def __init__(self, hub: StreamHub) -> None:
         self.hub = hub
@@ -88,6 +91,30 @@ class SystemStatusService:
             "ends_at": None,
             "updated_at": isoformat(utc_now()),
         }
+
+    async def start(self) -> None:
+        """Follow the statuses that other processes announce."""
+        self.hub.bus.subscribe(self._follow)
+        try:
+            latest = await self.hub.bus.latest(SYSTEM_STATUS)
+        except Exception as exc:
+            # The process starts anyway, and the next status event reaches it.
+            log_background_failure(logger, "reading the system status failed", exc)
+            return
+        if latest is not None:
+            self._replace(latest)
+
+    def _follow(self, event: StreamEvent) -> None:
+        if event.type == SYSTEM_STATUS:
+            self._replace(event.data)
+
+    def _replace(self, status: Mapping[str, Any]) -> None:
+        # An event may arrive after a newer status was set here, so the newer
+        # one stays. ISO 8601 times in UTC compare as text.
+        # NOTE: the times come from each process's clock, so processes on
+        # machines whose clocks differ can keep an older status.
+        if status["updated_at"] >= self._current["updated_at"]:
+            self._current = dict(status)
 
     def current(self) -> dict[str, Any]:
         return dict(self._current)
