@@ -1,4 +1,4 @@
-"""A server whose PostgreSQL goes away answers 503 and recovers by itself."""
+"""A server whose PostgreSQL goes away returns 503 and recovers by itself."""
 
 from __future__ import annotations
 

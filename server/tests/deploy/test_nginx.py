@@ -91,7 +91,7 @@ async def _get(base_url: str, forwarded_for: str) -> int:
 
 async def test_burst_through_nginx_passes_100(fresh_limits: Deployment) -> None:
     # Each request claims another client address; nginx replaces the header
-    # with the address it sees, so all of them count as one client.
+    # with the peer address of the connection, so all of them count as one client.
     requests = [
         _get(fresh_limits.nginx.base_url, f"198.51.100.{number % 250}")
         for number in range(1000)

@@ -326,7 +326,7 @@ class AuthService(ChangeListener):
         cache[key] = (time.monotonic() + self._cache_seconds, value)
 
     def committed(self, changes: Sequence[Change]) -> None:
-        # The user service invalidates its own writes; this covers the
+        # The user service invalidates its own writes. This covers the
         # writes of other processes, so a demoted or deleted user loses
         # access everywhere within one poll of the change feed.
         for change in changes:

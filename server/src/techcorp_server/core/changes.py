@@ -7,7 +7,7 @@ changes twice:
 - `in_transaction` runs inside the write transaction, just before it
   commits. Whatever a listener writes there commits or rolls back with the
   change itself; an event outbox belongs here.
-- `committed` runs after the commit, so it never sees a change that was
+- `committed` runs after the commit, so it is never given a change that was
   rolled back. Caches, in-memory indexes and broadcasts belong here. An
   error in one is logged and does not reach the caller, whose change is
   already saved.

@@ -191,7 +191,7 @@ async def retry_on_conflict(run: Callable[[], Awaitable[T]]) -> T:
     """Run a write transaction, again when another one made it roll back.
 
     Two transactions that lock the same rows in different orders deadlock
-    on PostgreSQL, which rolls one of them back; its second run sees the
+    on PostgreSQL, which rolls one of them back. Its second run reads the
     other's committed change. SQLite serializes writers and never does this.
     """
     for attempt in range(1, CONFLICT_ATTEMPTS + 1):
