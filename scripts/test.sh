@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the development tools, then lint, type-check and test the server.
+# Install the development tools, then lint, type-check and test the server
+# and the Python SDK.
 #
 # Fails on any lint or type error, on a failing test, on no tests at all
 # (pytest exit code 5) and on any skipped test, since a skip hides a path
@@ -8,6 +9,7 @@ set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/venv.sh"
 ensure_server dev
+ensure_sdk
 
 # The benchmark tests drive wrk, and the server's tests start PostgreSQL,
 # Redis and nginx; all of them come from Debian's packages.
@@ -30,6 +32,9 @@ echo "== ruff format --check" >&2
 echo "== mypy" >&2
 "$VENV/bin/mypy"
 "$VENV/bin/mypy" ../bench
+echo "== Python SDK: ruff check, ruff format --check, mypy" >&2
+(cd "$ROOT/sdks/python" && "$VENV/bin/ruff" check . &&
+  "$VENV/bin/ruff" format --check . && "$VENV/bin/mypy")
 
 report="$(mktemp -d)"
 trap 'rm -rf "$report"' EXIT
@@ -39,6 +44,9 @@ echo "== pytest: server on SQLite" >&2
 echo "== pytest: server on PostgreSQL and Redis" >&2
 TECHCORP_TEST_BACKENDS=postgresql,redis "$VENV/bin/pytest" -p no:cacheprovider -q -rs \
   --junitxml="$report/server-postgresql-redis.xml" "$@"
+echo "== pytest: Python SDK" >&2
+(cd "$ROOT/sdks/python" && "$VENV/bin/pytest" -p no:cacheprovider -q -rs \
+  --junitxml="$report/sdk-python.xml")
 echo "== pytest: benchmark scripts" >&2
 (cd "$ROOT/bench" && "$VENV/bin/pytest" -p no:cacheprovider -q -rs \
   --junitxml="$report/bench.xml")

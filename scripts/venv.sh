@@ -38,3 +38,14 @@ ensure_server() {
     touch "$stamp"
   fi
 }
+
+# Installs the Python SDK in editable mode next to the server, for its tests.
+ensure_sdk() {
+  local stamp="$VENV/.techcorp-sdk"
+  if [[ ! -f "$stamp" || "$ROOT/sdks/python/pyproject.toml" -nt "$stamp" ]]; then
+    echo "Installing the Python SDK into $VENV" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      --editable "$ROOT/sdks/python"
+    touch "$stamp"
+  fi
+}
