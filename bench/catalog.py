@@ -121,6 +121,8 @@ def prepare_catalog(products: int, *, rebuild: bool = False) -> Catalog:
         return _build(folder, products)
 
     print(f"Reusing the catalog in {folder}")
+    # A catalog built by an older checkout lacks the tables added since.
+    _run_cli(["migrate"], folder)
     credentials = json.loads(credentials_file.read_text())
     return Catalog(
         folder, products, credentials["client_id"], credentials["client_secret"]

@@ -1,7 +1,10 @@
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+import catalog
 from catalog import CatalogError, parse_client, plain_env, server_env
 
 
@@ -37,3 +40,22 @@ def test_server_env_turns_cache_off(tmp_path: Path) -> None:
     assert env["TECHCORP_LIST_CACHE_ENTRIES"] == "0"
     assert env["TECHCORP_LOG_LEVEL"] == "warning"
     assert env["TECHCORP_DATABASE_URL"] == f"sqlite:///{tmp_path}/techcorp.db"
+
+
+def test_reused_catalog_is_migrated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog, "RESULTS", tmp_path)
+    folder = tmp_path / "catalog-3"
+    folder.mkdir()
+    credentials = {"client_id": "cli_old", "client_secret": "cs_old"}
+    (folder / "client.json").write_text(json.dumps(credentials))
+    sqlite3.connect(folder / "techcorp.db").close()
+
+    reused = catalog.prepare_catalog(3)
+
+    with sqlite3.connect(folder / "techcorp.db") as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        tables = {name for (name,) in rows}
+    assert reused.client_id == "cli_old"
+    assert "webhook_endpoints" in tables
