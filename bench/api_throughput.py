@@ -53,7 +53,7 @@ WRK_TIMEOUT_SECONDS = 10.0
 def bare_command(port: int) -> list[str]:
     """Serve bare_app.py with the granian options `techcorp-server serve` uses.
 
-    Keep these in step with `run_granian` in techcorp_server/cli.py.
+    Keep these in step with `run_granian` in techcorp_server/supervisor.py.
     """
     return [
         str(VENV_BIN / "granian"),

@@ -111,9 +111,8 @@ DESIGN = (
     "Paging reaches the first 1,000 hits (`total` counts them all), only the "
     "first 10 words of a query are matched, a prefix expands to at most 30 "
     "terms and a misspelt word to the 20 closest. The server's RSS below "
-    "includes granian's supervisor process, about 100 MiB, which is the "
-    "`techcorp-server serve` command that migrated the database before the "
-    "worker started.",
+    "adds its main process, about 40 MiB, which starts and watches the "
+    "worker and loads none of the application.",
 )
 
 _BUILD_LOG = re.compile(r'"message":"search index built".*?"seconds":([0-9.]+)')

@@ -8,7 +8,6 @@ worker processes, which inherit the environment, see the same values.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import secrets
@@ -29,7 +28,7 @@ from .auth.models import ApiClient
 from .auth.principal import Principal, Role
 from .core.db import Database, isoformat
 from .core.errors import APIError
-from .core.logging import configure_logging, granian_log_config
+from .core.logging import configure_logging
 from .core.migrate import upgrade_to_head
 from .demo.catalog import generate_products
 from .demo.loader import (
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-APP_FACTORY = "techcorp_server.app:create_served_app"
 
 CONSOLE_OPERATOR = Principal(user_id="console", role="admin")
 """The CLI works on the database directly, so it acts with admin rights."""
@@ -181,7 +179,7 @@ def serve(
         )
     configure_logging(settings)
     run(prepare_database(settings))
-    run_granian(settings)
+    exec_supervisor(settings)
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -199,29 +197,22 @@ async def prepare_database(settings: Settings) -> None:
             )
 
 
-def run_granian(settings: Settings) -> None:
-    """Serve with Granian; it stops gracefully on SIGTERM and SIGINT."""
-    from granian import Granian
-    from granian.constants import Interfaces, Loops
-    from granian.log import LogLevels
+def exec_supervisor(settings: Settings) -> NoReturn:
+    """Replace this process with the light one that runs the workers.
 
-    has_uvloop = importlib.util.find_spec("uvloop") is not None
-    server = Granian(
-        target=APP_FACTORY,
-        factory=True,
-        interface=Interfaces.ASGI,
-        address=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop=Loops.uvloop if has_uvloop else Loops.asyncio,
-        # The application writes its own access log, with the request id.
-        log_access=False,
-        log_level=LogLevels(settings.log_level),
-        log_dictconfig=granian_log_config(settings),
-        # A worker still running this many seconds after the signal is killed.
-        workers_kill_timeout=settings.shutdown_timeout_seconds,
+    The options given on the command line reach it as `TECHCORP_` variables.
+    """
+    os.environ.update(
+        TECHCORP_HOST=settings.host,
+        TECHCORP_PORT=str(settings.port),
+        TECHCORP_WORKERS=str(settings.workers),
+        TECHCORP_SIMULATE_MARKET=str(settings.simulate_market).lower(),
     )
-    server.serve()
+    # exec discards anything still in this process's output buffers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    command = [sys.executable, "-m", "techcorp_server.supervisor"]
+    os.execv(sys.executable, command)  # noqa: S606
 
 
 @app.command()

@@ -79,3 +79,17 @@ def test_migrate_twice_changes_nothing(cli: CommandLine) -> None:
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert cli.query("SELECT version_num FROM alembic_version") == [(head,)]
+
+
+def test_serve_main_process_loads_no_application(
+    server_process: ServerProcess,
+) -> None:
+    assert server_process.process is not None
+    proc = Path("/proc") / str(server_process.process.pid)
+
+    command = proc.joinpath("cmdline").read_bytes().split(b"\0")
+    mapped_files = proc.joinpath("maps").read_text()
+
+    assert b"techcorp_server.supervisor" in command
+    # SQLAlchemy's compiled modules are mapped once the application is imported.
+    assert "sqlalchemy" not in mapped_files
