@@ -15,9 +15,15 @@ RATE_LIMIT_WINDOW_SECONDS = 2
 
 
 def _serve(
-    factory: pytest.TempPathFactory, name: str, env: dict[str, str] | None = None
+    factory: pytest.TempPathFactory,
+    name: str,
+    env: dict[str, str] | None = None,
+    *,
+    demo_data: bool = False,
 ) -> Iterator[LocalServer]:
     process = LocalServer(factory.mktemp(name), env)
+    if demo_data:
+        process.load_demo_data()
     process.start()
     yield process
     process.stop()
@@ -42,12 +48,12 @@ def limited_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSe
 
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
-    """A server with the demo credentials that the README's examples use."""
+    """A server like `scripts/demo.sh` starts: demo data and demo credentials."""
     env = {
         "TECHCORP_BOOTSTRAP_CLIENT_ID": "your_id",
         "TECHCORP_BOOTSTRAP_CLIENT_SECRET": "your_secret",
     }
-    yield from _serve(tmp_path_factory, "demo", env)
+    yield from _serve(tmp_path_factory, "demo", env, demo_data=True)
 
 
 @pytest.fixture

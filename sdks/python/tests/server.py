@@ -58,6 +58,14 @@ class LocalServer:
             )
         self._wait_until_ready()
 
+    def load_demo_data(self) -> None:
+        """Load the demo catalog and users, as `scripts/demo.sh` does."""
+        command = [sys.executable, "-m", "techcorp_server", "demo-data", "--if-empty"]
+        with self.log_path.open("ab") as log:
+            subprocess.run(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, check=True
+            )
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
