@@ -8,7 +8,7 @@ import pytest
 
 from techcorp import AsyncTechCorp, TechCorp
 
-from .server import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, LocalServer
+from .server import LocalServer, admin_client, async_admin_client
 
 RATE_LIMIT = 5
 RATE_LIMIT_WINDOW_SECONDS = 2
@@ -58,19 +58,11 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServe
 
 @pytest.fixture
 def client(server: LocalServer) -> Iterator[TechCorp]:
-    with TechCorp(
-        client_id=ADMIN_CLIENT_ID,
-        client_secret=ADMIN_CLIENT_SECRET,
-        base_url=server.base_url,
-    ) as client:
+    with admin_client(server) as client:
         yield client
 
 
 @pytest.fixture
 async def async_client(server: LocalServer) -> AsyncIterator[AsyncTechCorp]:
-    async with AsyncTechCorp(
-        client_id=ADMIN_CLIENT_ID,
-        client_secret=ADMIN_CLIENT_SECRET,
-        base_url=server.base_url,
-    ) as client:
+    async with async_admin_client(server) as client:
         yield client

@@ -66,27 +66,24 @@ class MockAPI:
     def policy(self, random: Callable[[], float] = lambda: 0.0) -> RetryPolicy:
         return RetryPolicy(random=random)
 
-    def client(self, **kwargs: Any) -> TechCorp:
-        client = TechCorp(
-            client_id="id",
-            client_secret="secret",
-            base_url=BASE_URL,
-            http_client=httpx.Client(transport=httpx.MockTransport(self.handle)),
-            retry_policy=kwargs.pop("retry_policy", self.policy()),
-            **kwargs,
-        )
+    def _arguments(self, options: dict[str, Any]) -> dict[str, Any]:
+        defaults = {"client_id": "id", "client_secret": "secret"}
+        return {
+            **defaults,
+            "base_url": BASE_URL,
+            "retry_policy": self.policy(),
+            **options,
+        }
+
+    def client(self, **options: Any) -> TechCorp:
+        http = httpx.Client(transport=httpx.MockTransport(self.handle))
+        client = TechCorp(http_client=http, **self._arguments(options))
         client._sleep = self.sleeps.append
         return client
 
-    def async_client(self, **kwargs: Any) -> AsyncTechCorp:
-        client = AsyncTechCorp(
-            client_id="id",
-            client_secret="secret",
-            base_url=BASE_URL,
-            http_client=httpx.AsyncClient(transport=httpx.MockTransport(self.handle)),
-            retry_policy=kwargs.pop("retry_policy", self.policy()),
-            **kwargs,
-        )
+    def async_client(self, **options: Any) -> AsyncTechCorp:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(self.handle))
+        client = AsyncTechCorp(http_client=http, **self._arguments(options))
 
         async def sleep(seconds: float) -> None:
             self.sleeps.append(seconds)

@@ -15,8 +15,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from techcorp import AsyncTechCorp, TechCorp
 
 ADMIN_CLIENT_ID = "sdk-test-admin"
 ADMIN_CLIENT_SECRET = "sdk-test-admin-secret-value"
@@ -96,3 +99,23 @@ class LocalServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server not ready in time; see {self.log_path}")
+
+
+def admin_client(server: LocalServer, **options: Any) -> TechCorp:
+    """A sync client logged in as the server's bootstrap admin client."""
+    return TechCorp(
+        client_id=ADMIN_CLIENT_ID,
+        client_secret=ADMIN_CLIENT_SECRET,
+        base_url=server.base_url,
+        **options,
+    )
+
+
+def async_admin_client(server: LocalServer, **options: Any) -> AsyncTechCorp:
+    """An async client logged in as the server's bootstrap admin client."""
+    return AsyncTechCorp(
+        client_id=ADMIN_CLIENT_ID,
+        client_secret=ADMIN_CLIENT_SECRET,
+        base_url=server.base_url,
+        **options,
+    )

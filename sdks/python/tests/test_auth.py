@@ -10,9 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from techcorp import AsyncTechCorp, AuthenticationError, TechCorp
+from techcorp import AuthenticationError, TechCorp
 
-from .server import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, LocalServer
+from .server import (
+    ADMIN_CLIENT_ID,
+    ADMIN_CLIENT_SECRET,
+    LocalServer,
+    admin_client,
+    async_admin_client,
+)
 
 TOKEN_PATH = "/v2/auth/token"
 
@@ -42,12 +48,7 @@ def counted(server: LocalServer) -> Iterator[tuple[TechCorp, TokenRequests]]:
     http = httpx.Client(event_hooks={"request": [requests]})
     with (
         http,
-        TechCorp(
-            client_id=ADMIN_CLIENT_ID,
-            client_secret=ADMIN_CLIENT_SECRET,
-            base_url=server.base_url,
-            http_client=http,
-        ) as client,
+        admin_client(server, http_client=http) as client,
     ):
         yield client, requests
 
@@ -131,12 +132,7 @@ async def test_tasks_share_one_token_fetch(server: LocalServer) -> None:
     http = httpx.AsyncClient(event_hooks={"request": [hook]})
     async with (
         http,
-        AsyncTechCorp(
-            client_id=ADMIN_CLIENT_ID,
-            client_secret=ADMIN_CLIENT_SECRET,
-            base_url=server.base_url,
-            http_client=http,
-        ) as client,
+        async_admin_client(server, http_client=http) as client,
     ):
         statuses = await asyncio.gather(*(client.system.status() for _ in range(16)))
         assert await client.tokens.get()

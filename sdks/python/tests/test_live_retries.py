@@ -11,7 +11,7 @@ import httpx
 from techcorp import TechCorp
 
 from .conftest import RATE_LIMIT
-from .server import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, LocalServer
+from .server import LocalServer, admin_client
 
 
 def test_rate_limited_requests_wait_and_succeed(limited_server: LocalServer) -> None:
@@ -23,13 +23,7 @@ def test_rate_limited_requests_wait_and_succeed(limited_server: LocalServer) -> 
     http = httpx.Client(event_hooks={"response": [record]})
     with (
         http,
-        TechCorp(
-            client_id=ADMIN_CLIENT_ID,
-            client_secret=ADMIN_CLIENT_SECRET,
-            base_url=limited_server.base_url,
-            http_client=http,
-            max_retries=5,
-        ) as client,
+        admin_client(limited_server, http_client=http, max_retries=5) as client,
     ):
         started = time.monotonic()
         for _ in range(RATE_LIMIT + 2):
@@ -68,12 +62,7 @@ def test_retried_post_creates_one_object(server: LocalServer, client: TechCorp) 
     http = httpx.Client(transport=transport)
     with (
         http,
-        TechCorp(
-            client_id=ADMIN_CLIENT_ID,
-            client_secret=ADMIN_CLIENT_SECRET,
-            base_url=server.base_url,
-            http_client=http,
-        ) as flaky,
+        admin_client(server, http_client=http) as flaky,
     ):
         flaky._sleep = lambda seconds: None
         product = flaky.products.create(name="Once", price=5, category=category)

@@ -8,20 +8,16 @@ import pytest
 
 from techcorp import AsyncTechCorp, TechCorp
 
+from .server import LocalServer, admin_client
+
 PRODUCTS = 25
 
 
 @pytest.fixture(scope="module")
-def category(server: object) -> str:
+def category(server: LocalServer) -> str:
     """A category holding exactly `PRODUCTS` products."""
-    from .server import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET
-
     name = f"paged-{uuid.uuid4().hex[:8]}"
-    with TechCorp(
-        client_id=ADMIN_CLIENT_ID,
-        client_secret=ADMIN_CLIENT_SECRET,
-        base_url=server.base_url,  # type: ignore[attr-defined]
-    ) as client:
+    with admin_client(server) as client:
         for number in range(PRODUCTS):
             client.products.create(name=f"Item {number}", price=number, category=name)
     return name

@@ -10,7 +10,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -55,54 +55,12 @@ from .resources import (
 __all__ = ["AsyncTechCorp", "TechCorp"]
 
 
-class _ClientBase:
-    """The settings and credentials both clients resolve the same way."""
-
-    def __init__(
-        self,
-        *,
-        client_id: str | None,
-        client_secret: str | None,
-        email: str | None,
-        password: str | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        retry_policy: RetryPolicy | None,
-        default_headers: Mapping[str, str] | None,
-    ) -> None:
-        self._config = ClientConfig.resolve(
-            base_url, timeout, max_retries, retry_policy, default_headers
-        )
-        self._credentials = Credentials.resolve(
-            client_id, client_secret, email, password
-        )
-
-    @property
-    def base_url(self) -> str:
-        """The API root without a trailing slash, such as `http://127.0.0.1:8000`."""
-        return self._config.base_url
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+HTTPClientT = TypeVar("HTTPClientT", httpx.Client, httpx.AsyncClient)
 
 
-class TechCorp(_ClientBase):
-    """The sync client.
-
-    Credentials come from the arguments (`client_id` and `client_secret`, or
-    `email` and `password`), else from `TECHCORP_CLIENT_ID` and
-    `TECHCORP_CLIENT_SECRET`; `base_url` from the argument, else
-    `TECHCORP_BASE_URL`, else `http://127.0.0.1:8000`. The default timeout
-    is 30 seconds to read, write or wait for a pooled connection, and 5 to
-    connect; failed requests are retried twice (see the README). Pass
-    `http_client` to use your own `httpx.Client` (proxies, certificates,
-    event hooks); the client then leaves closing it to you.
-
-    `tokens` is the token source: `tokens.get()` returns a valid access
-    token (cached, or fetched when none is), `tokens.invalidate()` drops the
-    cached one so the next `get()` fetches a new one.
-    """
+class _ClientBase(Generic[HTTPClientT]):
+    """The constructor both clients share; each adds its token source and
+    resources in `_attach`."""
 
     def __init__(
         self,
@@ -116,24 +74,57 @@ class TechCorp(_ClientBase):
         max_retries: int = DEFAULT_MAX_RETRIES,
         retry_policy: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: HTTPClientT | None = None,
     ) -> None:
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            email=email,
-            password=password,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            default_headers=default_headers,
+        self._config = ClientConfig.resolve(
+            base_url, timeout, max_retries, retry_policy, default_headers
         )
-        self._http = http_client or httpx.Client()
+        self._credentials = Credentials.resolve(
+            client_id, client_secret, email, password
+        )
+        self._http: HTTPClientT = http_client or self._new_http_client()
         self._owns_http = http_client is None
+        self._attach()
+
+    def _new_http_client(self) -> HTTPClientT:
+        raise NotImplementedError
+
+    def _attach(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        """The API root without a trailing slash, such as `http://127.0.0.1:8000`."""
+        return self._config.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
+class TechCorp(_ClientBase[httpx.Client]):
+    """The sync client.
+
+    Credentials come from the arguments (`client_id` and `client_secret`, or
+    `email` and `password`), else from `TECHCORP_CLIENT_ID` and
+    `TECHCORP_CLIENT_SECRET`; `base_url` from the argument, else
+    `TECHCORP_BASE_URL`, else `http://127.0.0.1:8000`. The default timeout
+    is 30 seconds to read, write or wait for a pooled connection, and 5 to
+    connect; failed requests are retried twice (see the README). Pass
+    `http_client` to use your own `httpx.Client` (proxies, certificates,
+    event hooks); the client then leaves closing it to you.
+
+    `base_url` is the API root, such as `http://127.0.0.1:8000`. `tokens` is
+    the token source: `tokens.get()` returns a valid access token (cached,
+    or fetched when none is), `tokens.invalidate()` drops the cached one so
+    the next `get()` fetches a new one.
+    """
+
+    def _new_http_client(self) -> httpx.Client:
+        return httpx.Client()
+
+    def _attach(self) -> None:
         self._sleep: Callable[[float], None] = time.sleep
         self.tokens = TokenSource(self._fetch_token)
-
         self.auth = Auth(self)
         self.users = Users(self)
         self.products = Products(self)
@@ -205,44 +196,20 @@ class TechCorp(_ClientBase):
             attempt += 1
 
 
-class AsyncTechCorp(_ClientBase):
+class AsyncTechCorp(_ClientBase[httpx.AsyncClient]):
     """The async client: `TechCorp` with `await`.
 
     Its arguments are `TechCorp`'s, with an `httpx.AsyncClient` as
-    `http_client`. `tokens` is the token source: `await tokens.get()` and
-    `tokens.invalidate()`.
+    `http_client`. `base_url` is the API root; `tokens` is the token source:
+    `await tokens.get()` and `tokens.invalidate()`.
     """
 
-    def __init__(
-        self,
-        *,
-        client_id: str | None = None,
-        client_secret: str | None = None,
-        email: str | None = None,
-        password: str | None = None,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry_policy: RetryPolicy | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            client_id=client_id,
-            client_secret=client_secret,
-            email=email,
-            password=password,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            default_headers=default_headers,
-        )
-        self._http = http_client or httpx.AsyncClient()
-        self._owns_http = http_client is None
+    def _new_http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient()
+
+    def _attach(self) -> None:
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.tokens = AsyncTokenSource(self._fetch_token)
-
         self.auth = AsyncAuth(self)
         self.users = AsyncUsers(self)
         self.products = AsyncProducts(self)

@@ -14,7 +14,7 @@ Amount = Decimal | float | int
 """A price: exact, with at most two decimals; a `Decimal` keeps it exact."""
 
 
-def _filters(
+def filters(
     category: str | NotGiven,
     min_price: Amount | NotGiven,
     max_price: Amount | NotGiven,
@@ -56,7 +56,7 @@ class Products(SyncResource):
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Product]:
         """Products, filtered by category and price range (inclusive)."""
-        query = _filters(category, min_price, max_price, page, limit)
+        query = filters(category, min_price, max_price, page, limit)
         return self._list(Product, "/v2/products", query, options)
 
     def get(self, product_id: str, **options: Unpack[RequestOptions]) -> Product:
@@ -120,7 +120,7 @@ class AsyncProducts(AsyncResource):
         **options: Unpack[RequestOptions],
     ) -> AsyncPageRequest[Product]:
         """Products, filtered by category and price range (inclusive)."""
-        query = _filters(category, min_price, max_price, page, limit)
+        query = filters(category, min_price, max_price, page, limit)
         return self._list(Product, "/v2/products", query, options)
 
     async def get(self, product_id: str, **options: Unpack[RequestOptions]) -> Product:

@@ -8,7 +8,7 @@ from .._base import NOT_GIVEN, NotGiven, RequestOptions, compact
 from .._resource import AsyncResource, SyncResource
 from ..models import SearchHit
 from ..pagination import AsyncPageRequest, SyncPage
-from .products import Amount
+from .products import Amount, filters
 
 Kind = Literal["product", "user"]
 
@@ -22,15 +22,8 @@ def _query(
     page: int | NotGiven,
     limit: int | NotGiven,
 ) -> dict[str, object]:
-    return compact(
-        q=q,
-        type=type,
-        category=category,
-        min_price=min_price,
-        max_price=max_price,
-        page=page,
-        limit=limit,
-    )
+    product_filters = filters(category, min_price, max_price, page, limit)
+    return {"q": q, **compact(type=type), **product_filters}
 
 
 class Search(SyncResource):
