@@ -39,8 +39,8 @@ def error_reply(status: int, code: str, **headers: str) -> httpx.Response:
 
 
 class MockAPI:
-    """Answers token requests with a fresh token and every other request
-    with the next scripted reply, recording what it was sent."""
+    """A fake API: it returns a fresh token for each token request and the
+    next scripted reply for every other request, and records the requests."""
 
     def __init__(self, replies: Sequence[Reply]) -> None:
         self.replies = list(replies)

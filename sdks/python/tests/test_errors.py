@@ -41,7 +41,7 @@ def test_error_matches_the_vector(case: dict[str, Any]) -> None:
             assert getattr(error, name) == expect[name]
 
 
-def test_not_found_carries_the_request_id_of_the_response(client: TechCorp) -> None:
+def test_not_found_carries_request_id(client: TechCorp) -> None:
     with pytest.raises(NotFoundError) as raised:
         client.products.get("prd_missing")
 

@@ -76,7 +76,7 @@ def test_rate_limit_waits_for_retry_after() -> None:
     assert api.sleeps == [7.0]
 
 
-def test_rate_limit_longer_than_the_cap_raises_at_once() -> None:
+def test_rate_limit_over_cap_raises() -> None:
     headers = {"Retry-After": "600", "X-RateLimit-Limit": "100"}
     api = MockAPI([error_reply(429, "rate_limited", **headers)])
 
@@ -163,7 +163,7 @@ def test_timeout_and_extra_headers_per_call() -> None:
     assert first.headers["User-Agent"].startswith("techcorp-sdk-python/")
 
 
-def test_refused_token_is_refreshed_once_and_the_request_replayed() -> None:
+def test_refused_token_replayed_once() -> None:
     api = MockAPI([error_reply(401, "unauthorized"), json_reply(200, PRODUCT)])
 
     api.client().products.get("prd_1")
@@ -173,7 +173,7 @@ def test_refused_token_is_refreshed_once_and_the_request_replayed() -> None:
     assert tokens == ["Bearer token-1", "Bearer token-2"]
 
 
-def test_a_second_refusal_is_raised() -> None:
+def test_refused_token_twice_raises() -> None:
     api = MockAPI([error_reply(401, "unauthorized")] * 3)
 
     with pytest.raises(AuthenticationError):

@@ -1,7 +1,7 @@
-"""What the sync and async clients share: settings, request building, and
-the decision that follows each attempt.
+"""The parts both clients share: settings, request building, and the
+decision that follows each attempt.
 
-The clients only send requests and wait; every choice (which headers, which
+The clients only send requests and wait. Every choice (which headers, which
 error, whether to retry and for how long) is made here, once.
 """
 
@@ -28,7 +28,7 @@ logger = logging.getLogger("techcorp")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-"""30 seconds for each read, write and pool wait; 5 to connect."""
+"""30 seconds for each read, write and pool wait, and 5 to connect."""
 
 REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset(
@@ -66,7 +66,8 @@ class Credentials:
         email: str | None,
         password: str | None,
     ) -> Credentials:
-        """The arguments, else `TECHCORP_CLIENT_ID` and `TECHCORP_CLIENT_SECRET`."""
+        """Take the credentials from the arguments, else from
+        `TECHCORP_CLIENT_ID` and `TECHCORP_CLIENT_SECRET`."""
         if email is not None or password is not None:
             if not (email and password):
                 raise ValueError("Pass both email and password, or neither.")
@@ -263,7 +264,7 @@ def parse(model: type[ModelT], response: httpx.Response) -> ModelT:
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The headers with credentials replaced, fit for a log."""
+    """Replace credentials in `headers`, so that they can be logged."""
     return {
         name: REDACTED if name.lower() in SECRET_HEADERS else value
         for name, value in headers.items()
@@ -284,8 +285,8 @@ def _log_response(call: Call, response: httpx.Response) -> None:
 
 
 class NotGiven:
-    """The default of an optional argument the caller left out, so that an
-    explicit None (which clears a field) can be told apart."""
+    """The default of an optional argument the caller left out. It differs
+    from an explicit None, which clears a field."""
 
     def __repr__(self) -> str:
         return "NOT_GIVEN"
@@ -295,7 +296,7 @@ NOT_GIVEN = NotGiven()
 
 
 def compact(**fields: Any) -> dict[str, Any]:
-    """The fields the caller gave, for a request body or query."""
+    """Drop the fields the caller left out, for a request body or query."""
     return {name: value for name, value in fields.items() if value is not NOT_GIVEN}
 
 

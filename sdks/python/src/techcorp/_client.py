@@ -1,7 +1,7 @@
 """`TechCorp` and `AsyncTechCorp`: the same client, sync and async.
 
-Each sends a request, waits, and asks `_base.next_step` what to do next;
-the two differ only in `await`.
+Each sends a request, waits, and calls `_base.next_step` to decide what
+follows. The two differ only in `await`.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class TechCorp(_ClientBase[httpx.Client]):
     `TECHCORP_CLIENT_SECRET`; `base_url` from the argument, else
     `TECHCORP_BASE_URL`, else `http://127.0.0.1:8000`. The default timeout
     is 30 seconds to read, write or wait for a pooled connection, and 5 to
-    connect; failed requests are retried twice (see the README). Pass
+    connect. Failed requests are retried twice (see the README). Pass
     `http_client` to use your own `httpx.Client` (proxies, certificates,
     event hooks); the client then leaves closing it to you.
 

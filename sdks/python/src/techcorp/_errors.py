@@ -35,9 +35,9 @@ class TechCorpError(Exception):
 class APIError(TechCorpError):
     """A request to the API failed.
 
-    `status` is the HTTP status, or None when no response arrived; `error` is
-    the API's stable code (such as `not_found`) and `message` its sentence
-    for a person.
+    `status` is the HTTP status, or None when no response arrived. `error` is
+    the API's stable code (such as `not_found`), and `message` is its
+    sentence for a person.
     """
 
     def __init__(
@@ -73,7 +73,7 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(APIError):
-    """The API answered with an error status; subclasses name the common ones.
+    """The API returned an error status. Subclasses name the common ones.
 
     `details` lists `{"field", "message"}` entries for invalid input.
     """
@@ -87,7 +87,7 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
-    """400: the request is invalid; `details` says which fields."""
+    """400: the request is invalid, and `details` lists the invalid fields."""
 
 
 class AuthenticationError(APIStatusError):

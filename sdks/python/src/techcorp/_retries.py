@@ -20,7 +20,7 @@ DEFAULT_MAX_RETRIES = 2
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How the client retries. Times are in seconds.
+    """The client's retry settings, in seconds.
 
     The n-th retry waits `initial_backoff_seconds * 2 ** (n - 1)`, at most
     `max_backoff_seconds`, less a random share of up to `jitter` of it, so
@@ -38,7 +38,7 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Failure:
-    """What went wrong with one attempt: a status, or no response at all.
+    """The failure of one attempt: an error status, or no response at all.
 
     `sent` is False when the connection failed before the request left
     (nothing reached the server, so any request may be sent again).
@@ -53,8 +53,8 @@ def is_replayable(method: str, has_idempotency_key: bool) -> bool:
     """Whether sending the request twice has the same effect as once.
 
     A POST creates something each time, unless it carries an
-    `Idempotency-Key` that the server uses to answer a repeat with the
-    first response.
+    `Idempotency-Key`: the server then returns the first response again to
+    a repeat.
     """
     return method.upper() in REPLAYABLE_METHODS or has_idempotency_key
 
@@ -87,7 +87,7 @@ def retry_wait(
     if failure.sent and not replayable:
         return None
 
-    # The server said when to come back: wait that long, or give up when it
+    # The server sent when to come back: wait that long, or give up when it
     # is longer than the caller is willing to wait.
     server_wait = _server_wait(failure, now)
     if server_wait is not None:

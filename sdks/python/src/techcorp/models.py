@@ -161,7 +161,7 @@ class Delivery(APIModel):
 
 
 class SystemStatus(APIModel):
-    """What `system_status` stream events announce."""
+    """The system status, as `system_status` stream events announce it."""
 
     status: Literal["operational", "maintenance", "degraded"] | str
     message: str
@@ -171,6 +171,6 @@ class SystemStatus(APIModel):
 
 
 class Health(APIModel):
-    """The answer of `/healthz` or `/readyz`."""
+    """The response of `/healthz` or `/readyz`."""
 
     status: str

@@ -1,6 +1,6 @@
 """Pages of a list, and lazy iteration over every item across pages.
 
-A list call returns its first page: `data` holds that page's items, and
+A list call returns its first page: `data` contains that page's items, and
 `page`, `limit` and `total` the position and the total count. Iterating the
 page (`for`, or `async for` on the async client) goes on through the later
 pages, fetching each only when the previous one is used up;
@@ -112,7 +112,7 @@ class AsyncPage(Page[ItemT]):
 
 
 class AsyncPageRequest(Generic[ItemT]):
-    """What an async list call returns: `await` it for the first page, or
+    """The result of an async list call: `await` it for the first page, or
     `async for` over it for every item."""
 
     def __init__(self, first_page: Callable[[], Awaitable[AsyncPage[ItemT]]]) -> None:

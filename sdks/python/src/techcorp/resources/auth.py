@@ -13,7 +13,7 @@ from ..models import Token
 
 class Auth(SyncResource):
     def token(self, *, email: str | None = None, password: str | None = None) -> Token:
-        """A new token for the client's credentials, or for `email` and
+        """Fetch a new token for the client's credentials, or for `email` and
         `password` when given. The client's cached token is not changed."""
         credentials = Credentials(email=email, password=password) if email else None
         return self._client._fetch_token(credentials)
@@ -23,7 +23,7 @@ class AsyncAuth(AsyncResource):
     async def token(
         self, *, email: str | None = None, password: str | None = None
     ) -> Token:
-        """A new token for the client's credentials, or for `email` and
+        """Fetch a new token for the client's credentials, or for `email` and
         `password` when given. The client's cached token is not changed."""
         credentials = Credentials(email=email, password=password) if email else None
         return await self._client._fetch_token(credentials)

@@ -35,13 +35,13 @@ def _set_status(
 
 class System(SyncResource):
     def health(self, **options: Unpack[RequestOptions]) -> Health:
-        """Whether the server process is up (`/healthz`); needs no token."""
+        """Check that the server process is up (`/healthz`), with no token."""
         return self._request(Health, HEALTH, options)
 
     def readiness(self, **options: Unpack[RequestOptions]) -> Health:
-        """Whether the server can serve, its database included (`/readyz`).
+        """Check that the server can serve, its database included (`/readyz`).
 
-        A server that is not ready answers 503, raised as
+        A server that is not ready returns 503, raised as
         `InternalServerError` once the retries are spent.
         """
         return self._request(Health, READINESS, options)
@@ -65,11 +65,11 @@ class System(SyncResource):
 
 class AsyncSystem(AsyncResource):
     async def health(self, **options: Unpack[RequestOptions]) -> Health:
-        """Whether the server process is up (`/healthz`); needs no token."""
+        """Check that the server process is up (`/healthz`), with no token."""
         return await self._request(Health, HEALTH, options)
 
     async def readiness(self, **options: Unpack[RequestOptions]) -> Health:
-        """Whether the server can serve, its database included (`/readyz`)."""
+        """Check that the server can serve, its database included (`/readyz`)."""
         return await self._request(Health, READINESS, options)
 
     async def status(self, **options: Unpack[RequestOptions]) -> SystemStatus:

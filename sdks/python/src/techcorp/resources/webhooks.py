@@ -110,7 +110,7 @@ class Webhooks(SyncResource):
         description: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Webhook:
-        """Register an endpoint for `events` (or `["*"]`); the response holds
+        """Register an endpoint for `events` (or `["*"]`); the response contains
         its signing `secret`, shown only here and on rotation."""
         spec = _create(url, events, secret, description)
         return self._request(Webhook, spec, options)
@@ -153,7 +153,7 @@ class Webhooks(SyncResource):
         secret: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Webhook:
-        """Replace the signing secret; the response holds the new one."""
+        """Replace the signing secret; the response contains the new one."""
         return self._request(Webhook, _rotate(webhook_id, secret), options)
 
     def send_test(self, webhook_id: str, **options: Unpack[RequestOptions]) -> Delivery:
@@ -203,7 +203,7 @@ class AsyncWebhooks(AsyncResource):
         description: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Webhook:
-        """Register an endpoint; the response holds its signing `secret`."""
+        """Register an endpoint; the response contains its signing `secret`."""
         spec = _create(url, events, secret, description)
         return await self._request(Webhook, spec, options)
 
@@ -246,7 +246,7 @@ class AsyncWebhooks(AsyncResource):
         secret: str | NotGiven = NOT_GIVEN,
         **options: Unpack[RequestOptions],
     ) -> Webhook:
-        """Replace the signing secret; the response holds the new one."""
+        """Replace the signing secret; the response contains the new one."""
         return await self._request(Webhook, _rotate(webhook_id, secret), options)
 
     async def send_test(
