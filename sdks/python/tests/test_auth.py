@@ -171,3 +171,15 @@ def test_wrong_secret_raises_authentication_error(server: LocalServer) -> None:
         client.products.list()
 
     assert raised.value.error == "invalid_client"
+
+
+def test_short_lived_token_refreshed_at_half_life() -> None:
+    clock = Clock()
+    cache = TokenCache(clock)
+    token = Token(access_token="short", token_type="Bearer", expires_in=60)
+
+    cache.store(token, clock.now)
+    clock.now += 29
+    assert cache.fresh() == "short"
+    clock.now += 1
+    assert cache.fresh() is None

@@ -16,23 +16,30 @@ from .server import LocalServer, admin_client
 
 def test_rate_limited_requests_wait_and_succeed(limited_server: LocalServer) -> None:
     statuses: list[int] = []
+    retry_afters: list[float] = []
+    sleeps: list[float] = []
 
     def record(response: httpx.Response) -> None:
         statuses.append(response.status_code)
+        if response.status_code == 429:
+            retry_afters.append(float(response.headers["Retry-After"]))
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        time.sleep(seconds)
 
     http = httpx.Client(event_hooks={"response": [record]})
     with (
         http,
         admin_client(limited_server, http_client=http, max_retries=5) as client,
     ):
-        started = time.monotonic()
+        client._sleep = sleep
         for _ in range(RATE_LIMIT + 2):
             client.system.status()
-        elapsed = time.monotonic() - started
 
     assert 429 in statuses
     assert statuses.count(200) == RATE_LIMIT + 3  # the token request included
-    assert elapsed >= 0.5
+    assert sleeps == retry_afters
 
 
 class LoseFirstResponse(httpx.BaseTransport):

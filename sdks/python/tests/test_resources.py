@@ -134,6 +134,7 @@ def test_webhooks_and_deliveries(client: TechCorp) -> None:
     )
     assert webhook.id.startswith("whk_")
     assert webhook.secret
+    assert webhook.secret not in repr(webhook)
 
     assert client.webhooks.get(webhook.id).secret is None
     updated = client.webhooks.update(webhook.id, events=["*"], enabled=True)

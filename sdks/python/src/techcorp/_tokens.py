@@ -7,6 +7,7 @@ time fetch a token; the others wait for it and use the same one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -14,9 +15,12 @@ from dataclasses import dataclass
 
 from .models import Token
 
+logger = logging.getLogger("techcorp")
+
 REFRESH_MARGIN_SECONDS = 60.0
 """A cached token is replaced this long before it expires, so that a request
-never leaves with a token that runs out on the way."""
+never leaves with a token that runs out on the way. A token that lives less
+than twice as long is replaced at half its lifetime instead."""
 
 
 @dataclass
@@ -39,7 +43,9 @@ class TokenCache:
         return cached.value
 
     def store(self, token: Token, fetched_at: float) -> str:
-        refresh_at = fetched_at + token.expires_in - REFRESH_MARGIN_SECONDS
+        margin = min(REFRESH_MARGIN_SECONDS, token.expires_in / 2)
+        refresh_at = fetched_at + token.expires_in - margin
+        logger.debug("Fetched an access token that expires in %d s", token.expires_in)
         self._cached = _Cached(token.access_token, refresh_at)
         return token.access_token
 

@@ -7,9 +7,10 @@ so an older client keeps working against a newer server. Amounts are
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +34,16 @@ __all__ = [
 class APIModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
+    # Credentials that the repr, and so logs and tracebacks, leaves out.
+    _secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in self._secret_fields:
+                yield name, "[redacted]"
+            else:
+                yield name, value
+
 
 class Token(APIModel):
     """An access token; `expires_in` is in seconds from when it was issued."""
@@ -42,9 +53,7 @@ class Token(APIModel):
     expires_in: int
     scope: str | None = None
 
-    def __repr_args__(self) -> list[tuple[str | None, object]]:
-        # The token is a credential: keep it out of reprs, logs and tracebacks.
-        return [("token_type", self.token_type), ("expires_in", self.expires_in)]
+    _secret_fields = frozenset({"access_token"})
 
 
 class User(APIModel):
@@ -95,12 +104,7 @@ class APIClientWithSecret(APIClient):
 
     client_secret: str
 
-    def __repr_args__(self) -> list[tuple[str | None, object]]:
-        return [
-            (name, value)
-            for name, value in super().__repr_args__()
-            if name != "client_secret"
-        ]
+    _secret_fields = frozenset({"client_secret"})
 
 
 class Payment(APIModel):
@@ -132,6 +136,8 @@ class Webhook(APIModel):
     secret: str | None = None
     created_at: datetime
     updated_at: datetime
+
+    _secret_fields = frozenset({"secret"})
 
 
 class DeliveryAttempt(APIModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -58,7 +58,7 @@ def _capped(max_items: int | None) -> float:
 class SyncPage(Page[ItemT]):
     """A page from the sync client; `for item in page` walks every later page."""
 
-    fetch_page: Callable[[int], SyncPage[ItemT]]
+    fetch_page: Callable[[int], SyncPage[ItemT]] = field(repr=False, compare=False)
 
     def next_page(self) -> SyncPage[ItemT] | None:
         return self.fetch_page(self.page + 1) if self.has_next_page else None
@@ -87,7 +87,9 @@ class AsyncPage(Page[ItemT]):
     """A page from the async client; `async for item in page` walks every
     later page."""
 
-    fetch_page: Callable[[int], Awaitable[AsyncPage[ItemT]]]
+    fetch_page: Callable[[int], Awaitable[AsyncPage[ItemT]]] = field(
+        repr=False, compare=False
+    )
 
     async def next_page(self) -> AsyncPage[ItemT] | None:
         return await self.fetch_page(self.page + 1) if self.has_next_page else None
