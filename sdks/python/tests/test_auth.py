@@ -11,6 +11,8 @@ import httpx
 import pytest
 
 from techcorp import AuthenticationError, TechCorp
+from techcorp._tokens import TokenCache
+from techcorp.models import Token
 
 from .server import (
     ADMIN_CLIENT_ID,
