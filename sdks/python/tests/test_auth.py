@@ -163,6 +163,11 @@ def test_missing_credentials_are_refused_early(monkeypatch: pytest.MonkeyPatch) 
         TechCorp()
 
 
+def test_both_kinds_of_credentials_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        TechCorp(client_id="id", client_secret="secret", email="a@b.c", password="pw")
+
+
 def test_wrong_secret_raises_authentication_error(server: LocalServer) -> None:
     with (
         TechCorp(

@@ -71,6 +71,11 @@ class Credentials:
         if email is not None or password is not None:
             if not (email and password):
                 raise ValueError("Pass both email and password, or neither.")
+            if client_id is not None or client_secret is not None:
+                raise ValueError(
+                    "Pass either client_id and client_secret, or email and "
+                    "password, not both."
+                )
             return cls(email=email, password=password)
         client_id = client_id or os.environ.get("TECHCORP_CLIENT_ID")
         client_secret = client_secret or os.environ.get("TECHCORP_CLIENT_SECRET")
