@@ -121,6 +121,16 @@ def test_caller_may_choose_the_idempotency_key() -> None:
     assert api.requests[0].headers["Idempotency-Key"] == "order-42"
 
 
+def test_idempotency_key_in_extra_headers_is_kept() -> None:
+    api = MockAPI([json_reply(201, PRODUCT)])
+
+    api.client().products.create(
+        name="Lamp", price=1, category="home", extra_headers={"idempotency-key": "k1"}
+    )
+
+    assert api.requests[0].headers.get_list("Idempotency-Key") == ["k1"]
+
+
 def test_connection_refused_is_retried_even_for_a_post() -> None:
     refused = httpx.ConnectError("connection refused")
     api = MockAPI([refused, json_reply(201, CLIENT)])

@@ -162,10 +162,16 @@ class Call:
         cls, spec: RequestSpec, config: ClientConfig, options: RequestOptions
     ) -> Call:
         headers = {**config.headers, **options.get("extra_headers", {})}
-        if spec.idempotent:
-            key = options.get("idempotency_key") or str(uuid.uuid4())
-            headers.setdefault("Idempotency-Key", key)
         has_key = any(name.lower() == "idempotency-key" for name in headers)
+        if "idempotency_key" in options:
+            headers = {
+                n: v for n, v in headers.items() if n.lower() != "idempotency-key"
+            }
+            headers["Idempotency-Key"] = options["idempotency_key"]
+            has_key = True
+        elif spec.idempotent and not has_key:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+            has_key = True
         return cls(
             spec=spec,
             url=config.base_url + spec.path,
