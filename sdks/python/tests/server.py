@@ -15,8 +15,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from techcorp import AsyncTechCorp, TechCorp
 
 ADMIN_CLIENT_ID = "sdk-test-admin"
 ADMIN_CLIENT_SECRET = "sdk-test-admin-secret-value"
@@ -58,6 +61,14 @@ class LocalServer:
             )
         self._wait_until_ready()
 
+    def load_demo_data(self) -> None:
+        """Load the demo catalog and users, as `scripts/demo.sh` does."""
+        command = [sys.executable, "-m", "techcorp_server", "demo-data", "--if-empty"]
+        with self.log_path.open("ab") as log:
+            subprocess.run(
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, check=True
+            )
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -88,3 +99,23 @@ class LocalServer:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server not ready in time; see {self.log_path}")
+
+
+def admin_client(server: LocalServer, **options: Any) -> TechCorp:
+    """A sync client logged in as the server's bootstrap admin client."""
+    return TechCorp(
+        client_id=ADMIN_CLIENT_ID,
+        client_secret=ADMIN_CLIENT_SECRET,
+        base_url=server.base_url,
+        **options,
+    )
+
+
+def async_admin_client(server: LocalServer, **options: Any) -> AsyncTechCorp:
+    """An async client logged in as the server's bootstrap admin client."""
+    return AsyncTechCorp(
+        client_id=ADMIN_CLIENT_ID,
+        client_secret=ADMIN_CLIENT_SECRET,
+        base_url=server.base_url,
+        **options,
+    )

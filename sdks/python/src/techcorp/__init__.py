@@ -1,3 +1,55 @@
-"""The Python client for the TechCorp API v2."""
+"""The Python client for the TechCorp API v2.
 
-__version__ = "2.0.0"
+from techcorp import TechCorp
+
+client = TechCorp(client_id="your_id", client_secret="your_secret")
+for product in client.products.list(category="electronics"):
+    print(product.name, product.price)
+"""
+
+from ._base import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, RequestOptions
+from ._client import AsyncTechCorp, TechCorp
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    TechCorpError,
+)
+from ._retries import DEFAULT_MAX_RETRIES, RetryPolicy
+from ._version import __version__
+from .pagination import AsyncPage, AsyncPageRequest, SyncPage
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncPage",
+    "AsyncPageRequest",
+    "AsyncTechCorp",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "InternalServerError",
+    "NotFoundError",
+    "NotGiven",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOptions",
+    "RetryPolicy",
+    "SyncPage",
+    "TechCorp",
+    "TechCorpError",
+    "__version__",
+]
