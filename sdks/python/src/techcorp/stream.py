@@ -439,6 +439,9 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
         )
         self.tokens = tokens
         self._connection: ClientConnection | None = None
+        # Holds the `connect()` context of the open connection; websockets 17
+        # warns about a sync connection opened outside one.
+        self._connection_context = contextlib.ExitStack()
         self._wakeup = threading.Event()
 
     def __iter__(self) -> Self:
@@ -453,6 +456,7 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
                 text = connection.recv()
             except ConnectionClosed as exc:
                 self._connection = None
+                self._connection_context.close()
                 if not self._state.closed:
                     self._wakeup.wait(_delay_after_close(self._state, self.tokens, exc))
                 continue
@@ -512,10 +516,13 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
         state = self._state
         try:
             token = self.tokens.get()
-            connection = connect(
-                state.url(),
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=self.open_timeout_seconds,
+            connection = self._connection_context.enter_context(
+                connect(
+                    state.url(),
+                    additional_headers={"Authorization": f"Bearer {token}"},
+                    open_timeout=self.open_timeout_seconds,
+                    legacy=False,
+                )
             )
         except Exception as exc:
             delay = _delay_after_connect_error(
