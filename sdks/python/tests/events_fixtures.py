@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import re
 import shutil
 import socket
 import subprocess
@@ -278,3 +279,17 @@ async def next_of_type(
             if isinstance(message, kind):
                 return message
     raise AssertionError(f"the stream ended before a {kind.__name__}")
+
+
+DOCS_PATH = Path(__file__).parents[1] / "docs" / "events.md"
+STREAM_SECTION = "## The event stream"
+
+
+def docs_examples(section: str) -> str:
+    """Return the Python examples of one half of `docs/events.md`, joined."""
+    text = DOCS_PATH.read_text()
+    webhooks, _, stream = text.partition(STREAM_SECTION)
+    chosen = stream if section == "stream" else webhooks
+    blocks = re.findall(r"```python\n(.*?)```", chosen, flags=re.DOTALL)
+    assert blocks, f"no Python examples in the {section} part of {DOCS_PATH}"
+    return "\n".join(blocks)
