@@ -132,7 +132,7 @@ class Delivery:
 
 
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that records each request and answers 204."""
+    """A webhook receiver on 127.0.0.1 that records each request and responds 204."""
 
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []

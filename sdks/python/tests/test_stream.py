@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from techcorp.events import Ack, MarketUpdate, SystemStatus
@@ -14,6 +16,7 @@ from techcorp.stream import (
     EventStream,
     EventStreamError,
     ReconnectPolicy,
+    StreamClosedError,
     StreamHandshakeError,
 )
 
@@ -240,3 +243,51 @@ async def test_async_close_ends_iteration(server: LocalServer) -> None:
 
     with pytest.raises(StopAsyncIteration):
         await asyncio.wait_for(reading, WAIT_SECONDS)
+
+
+class FixedToken:
+    """A token source that always returns the same token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.invalidations = 0
+
+    def get(self) -> str:
+        return self.token
+
+    def invalidate(self) -> None:
+        self.invalidations += 1
+
+
+def test_rejected_token_invalidated_until_attempts_end(server: LocalServer) -> None:
+    tokens = FixedToken("not-a-valid-token")
+    stream = EventStream(server.base_url, tokens, reconnect=FAST_RECONNECT)
+
+    with pytest.raises(EventStreamError, match="401") as raised:
+        next(stream)
+
+    assert isinstance(raised.value.__cause__, StreamHandshakeError)
+    assert tokens.invalidations == 4
+
+
+def test_deleted_user_closes_stream_for_good(server: LocalServer, api: Api) -> None:
+    email = f"streamer-{uuid.uuid4().hex[:8]}@example.com"
+    password = "SecurePassword123!"
+    user = api.request(
+        "POST",
+        "/v2/users",
+        json={"email": email, "password": password, "role": "member"},
+    )
+    token = httpx.post(
+        f"{server.base_url}/v2/auth/token",
+        json={"email": email, "password": password},
+    ).json()["access_token"]
+    collector = Collector(EventStream(server.base_url, FixedToken(token)))
+    collector.next_of_type(SystemStatus)
+
+    api.client.delete(f"/v2/users/{user['id']}").raise_for_status()
+
+    with pytest.raises(StreamClosedError) as raised:
+        collector.next()
+    assert raised.value.code == 4003
+    collector.close()

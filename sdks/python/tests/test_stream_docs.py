@@ -1,7 +1,7 @@
 """The stream examples of `docs/events.md`, run against a real server.
 
-The examples address the demo server; the test points them at its own
-server and admin client instead, and moves a book's price until they end.
+The examples address the demo server, so the test points them at its own
+server and admin client. It moves a book's price until they end.
 """
 
 from __future__ import annotations

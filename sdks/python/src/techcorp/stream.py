@@ -1,14 +1,14 @@
 """The event stream at `/v2/events`: sync and async iterators of typed messages.
 
 `EventStream` and `AsyncEventStream` authenticate the WebSocket handshake
-with `Authorization: Bearer <token>`, subscribe with the filters given,
-answer the server's `ping`, and yield every other message as a typed model
-from `techcorp.events`. When the connection drops they reconnect with
-exponential backoff and jitter, and send the id of the last event they
-yielded as `last_event_id`, so the server replays what was missed (or sends
-`resync_required` when its history no longer reaches back that far). Events
-whose id is not newer than the last one yielded are dropped, so a replay
-never yields an event twice.
+with `Authorization: Bearer <token>` and subscribe with the filters given.
+They reply to the server's `ping` with a `pong` and yield every other
+message as a typed model from `techcorp.events`. When the connection drops
+they reconnect with exponential backoff and jitter, and send the id of the
+last event they yielded as `last_event_id`, so the server replays what was
+missed (or sends `resync_required` when its history no longer reaches back
+that far). Events whose id is not newer than the last one yielded are
+dropped, so a replay never yields an event twice.
 
 When the server rejects the handshake with 401, or closes with code 4001
 because the token expired, the stream calls the token source's `invalidate`
@@ -141,7 +141,7 @@ class ReconnectPolicy:
 
 @dataclass
 class _Subscription:
-    """The filters the stream asks for on every connection, kept across them."""
+    """The filters the stream requests on every connection, kept across them."""
 
     events: frozenset[str] | None
     product_ids: frozenset[str] | None
@@ -168,7 +168,7 @@ def _event_position(event_id: str) -> tuple[int, int] | None:
 
 @dataclass
 class _StreamState:
-    """What the sync and async streams share: filters, position and decisions."""
+    """The state the sync and async streams share: filters, position, attempts."""
 
     base_url: str
     subscription: _Subscription
@@ -218,6 +218,7 @@ class _StreamState:
 
     def connected(self) -> None:
         self.failed_attempts = 0
+        logger.info("stream connected (last_event_id=%s)", self.last_event_id)
 
     def next_delay(self, cause: BaseException) -> float:
         """Count a failed or dropped connection; return the wait before the next."""
@@ -253,7 +254,7 @@ def _handshake_error(exc: InvalidStatus) -> StreamHandshakeError:
 
 @dataclass(frozen=True)
 class _Decision:
-    """What to do after a connection failed or ended."""
+    """The action after a connection failed or ended."""
 
     reconnect: bool
     new_token: bool = False
@@ -324,8 +325,7 @@ def _unsubscribe_action(state: _StreamState, events: Collection[str]) -> str:
 PONG_MESSAGE: Final = json.dumps({"action": "pong"})
 
 TRANSIENT_ERRORS: Final[tuple[type[Exception], ...]] = (
-    OSError,
-    TimeoutError,
+    OSError,  # TimeoutError and ConnectionRefusedError included
     InvalidHandshake,
     httpx.TransportError,
 )
@@ -476,7 +476,7 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
     ) -> None:
         """Add event types or set the `market_update` filters, now and on reconnect.
 
-        The server answers with an `Ack`, which the iteration yields.
+        The server replies with an `Ack`, which the iteration yields.
         """
         self._send(_subscribe_action(self._state, events, product_ids, category))
 
@@ -506,9 +506,9 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
     def _send(self, text: str) -> None:
         connection = self._connection
         if connection is None:
-            return  # The next connection asks for the kept filters in its URL.
+            return  # The next connection requests the kept filters in its URL.
         # After a close the receive loop reconnects, and the new connection
-        # asks for the kept filters in its URL.
+        # requests the kept filters in its URL.
         with contextlib.suppress(ConnectionClosed):
             connection.send(text)
 
@@ -603,7 +603,7 @@ class AsyncEventStream(_BaseStream, AsyncIterator[StreamMessage]):
     ) -> None:
         """Add event types or set the `market_update` filters, now and on reconnect.
 
-        The server answers with an `Ack`, which the iteration yields.
+        The server replies with an `Ack`, which the iteration yields.
         """
         await self._send(_subscribe_action(self._state, events, product_ids, category))
 
@@ -633,7 +633,7 @@ class AsyncEventStream(_BaseStream, AsyncIterator[StreamMessage]):
     async def _send(self, text: str) -> None:
         connection = self._connection
         if connection is None:
-            return  # The next connection asks for the kept filters in its URL.
+            return  # The next connection requests the kept filters in its URL.
         with contextlib.suppress(ConnectionClosed):
             await connection.send(text)
 
