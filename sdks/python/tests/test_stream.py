@@ -148,6 +148,9 @@ def test_invalid_filter_raises_handshake_error(server: LocalServer) -> None:
     assert raised.value.status_code == 400
     assert raised.value.error == "bad_request"
     assert "events" in raised.value.message
+    assert stream.closed
+    with pytest.raises(StopIteration):
+        next(stream)
 
 
 def test_unreachable_server_raises_after_max_reconnects() -> None:

@@ -27,7 +27,7 @@ WHSEC = VECTORS["valid"][0]["secrets"][0]
 
 
 def documented_verify_signature(payload: str, secret: str, signature: str) -> bool:
-    """The Python sample of the API document, as published."""
+    """The Python sample of the API v2 documentation, as published."""
     computed = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
     return hmac.compare_digest(computed, signature)
 

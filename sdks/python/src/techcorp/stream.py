@@ -397,6 +397,7 @@ class _BaseStream:
 
     @property
     def closed(self) -> bool:
+        """True once `close()` was called."""
         return self._state.closed
 
 
@@ -448,6 +449,14 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
         return self
 
     def __next__(self) -> StreamMessage:
+        try:
+            return self._receive()
+        except Exception:
+            # Like a generator that raised, the stream is finished.
+            self.close()
+            raise
+
+    def _receive(self) -> StreamMessage:
         while not self._state.closed:
             connection = self._connection or self._connect()
             if connection is None:
@@ -504,11 +513,11 @@ class EventStream(_BaseStream, Iterator[StreamMessage]):
         self.close()
 
     def _send(self, text: str) -> None:
+        # Without a connection, or after a close, the next connection
+        # requests the kept filters in its URL.
         connection = self._connection
         if connection is None:
-            return  # The next connection requests the kept filters in its URL.
-        # After a close the receive loop reconnects, and the new connection
-        # requests the kept filters in its URL.
+            return
         with contextlib.suppress(ConnectionClosed):
             connection.send(text)
 
@@ -576,6 +585,15 @@ class AsyncEventStream(_BaseStream, AsyncIterator[StreamMessage]):
         return self
 
     async def __anext__(self) -> StreamMessage:
+        try:
+            return await self._receive()
+        except Exception:
+            # Like a generator that raised, the stream is finished. A
+            # cancelled `__anext__` is not an Exception and leaves it open.
+            await self.close()
+            raise
+
+    async def _receive(self) -> StreamMessage:
         while not self._state.closed:
             connection = self._connection or await self._connect()
             if connection is None:
@@ -631,9 +649,11 @@ class AsyncEventStream(_BaseStream, AsyncIterator[StreamMessage]):
         await self.close()
 
     async def _send(self, text: str) -> None:
+        # Without a connection, or after a close, the next connection
+        # requests the kept filters in its URL.
         connection = self._connection
         if connection is None:
-            return  # The next connection requests the kept filters in its URL.
+            return
         with contextlib.suppress(ConnectionClosed):
             await connection.send(text)
 

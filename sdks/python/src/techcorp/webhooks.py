@@ -4,12 +4,12 @@ Every delivery carries two signatures of the exact body bytes:
 
 - `X-Signature`: the lower-case hex HMAC-SHA256 of the body, keyed with the
   endpoint secret's UTF-8 bytes. `verify_signature` checks it, with the
-  arguments and result of the API document's sample.
+  arguments and result of the Python sample in the API v2 documentation.
 - The Standard Webhooks headers (https://www.standardwebhooks.com/):
   `webhook-id`, `webhook-timestamp` (Unix seconds) and `webhook-signature`,
   a space-separated list of `v1,<base64 HMAC-SHA256>` over
   `"{webhook-id}.{webhook-timestamp}.{body}"`. During a secret rotation the
-  list holds one signature per secret. The timestamp lets a receiver reject
+  list contains one signature per secret. The timestamp lets a receiver reject
   replayed deliveries, so prefer `StandardWebhook` and `construct_event`.
 
 For a secret that starts with `whsec_` the Standard Webhooks key is the
