@@ -5,13 +5,19 @@ from __future__ import annotations
 import random
 
 import pytest
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus
 from websockets.frames import Close
+from websockets.http11 import Response
 
 from techcorp.events import MarketUpdate, SystemStatus, parse_stream_message
 from techcorp.stream import (
+    TRANSIENT_ERRORS,
     EventStreamError,
     ReconnectPolicy,
+    StreamHandshakeError,
     _decide_after_close,
+    _delay_after_connect_error,
     _StreamState,
     _subscribe_action,
     _Subscription,
@@ -175,3 +181,61 @@ def test_unsubscribe_updates_kept_filters() -> None:
     _unsubscribe_action(stream_state, ["system_status"])
 
     assert stream_state.subscription.events == frozenset({"market_update"})
+
+
+def rejected_handshake(status: int, headers: dict[str, str]) -> InvalidStatus:
+    return InvalidStatus(Response(status, "Rejected", Headers(headers), b"{}"))
+
+
+def test_retry_after_lengthens_backoff() -> None:
+    stream_state = state()
+    tokens = FixedToken()
+    exc = rejected_handshake(429, {"Retry-After": "7"})
+
+    delay = _delay_after_connect_error(stream_state, tokens, exc, TRANSIENT_ERRORS)
+
+    assert delay == 7.0
+    assert tokens.invalidations == 0
+
+
+def test_retry_after_capped_by_max_backoff() -> None:
+    stream_state = state()
+    exc = rejected_handshake(503, {"Retry-After": "3600"})
+
+    delay = _delay_after_connect_error(
+        stream_state, FixedToken(), exc, TRANSIENT_ERRORS
+    )
+
+    assert delay == stream_state.policy.max_backoff_seconds
+
+
+def test_unauthorized_handshake_invalidates_token() -> None:
+    tokens = FixedToken()
+    exc = rejected_handshake(401, {})
+
+    _delay_after_connect_error(state(), tokens, exc, TRANSIENT_ERRORS)
+
+    assert tokens.invalidations == 1
+
+
+def test_other_errors_raised_at_once() -> None:
+    with pytest.raises(StreamHandshakeError) as raised:
+        _delay_after_connect_error(
+            state(), FixedToken(), rejected_handshake(403, {}), TRANSIENT_ERRORS
+        )
+    assert raised.value.status_code == 403
+    with pytest.raises(ValueError, match="bad credentials"):
+        _delay_after_connect_error(
+            state(), FixedToken(), ValueError("bad credentials"), TRANSIENT_ERRORS
+        )
+
+
+class FixedToken:
+    def __init__(self) -> None:
+        self.invalidations = 0
+
+    def get(self) -> str:
+        return "token"
+
+    def invalidate(self) -> None:
+        self.invalidations += 1

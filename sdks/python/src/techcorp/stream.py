@@ -120,8 +120,9 @@ class ReconnectPolicy:
 
     Attempt n (from 0) waits `min(max_backoff_seconds, initial_backoff_seconds
     * 2**n)`, times a random factor from 0.5 to 1 so that many clients
-    dropped at once do not return at once. The count restarts after each
-    connection that opened.
+    dropped at once do not return at once. A handshake response's
+    `Retry-After` lengthens the wait, up to `max_backoff_seconds`. The count
+    restarts after each connection that opened.
     """
 
     max_reconnects: int | None = 10
@@ -220,14 +221,19 @@ class _StreamState:
         self.failed_attempts = 0
         logger.info("stream connected (last_event_id=%s)", self.last_event_id)
 
-    def next_delay(self, cause: BaseException) -> float:
-        """Count a failed or dropped connection; return the wait before the next."""
+    def next_delay(self, cause: BaseException, at_least: float = 0.0) -> float:
+        """Count a failed or dropped connection; return the wait before the next.
+
+        `at_least` is a wait the server requested, honoured up to
+        `max_backoff_seconds`.
+        """
         if not self.policy.allows(self.failed_attempts):
             raise EventStreamError(
                 f"The stream could not reconnect after {self.failed_attempts} "
                 f"attempts; the last error was: {cause}"
             ) from cause
-        delay = self.policy.delay(self.failed_attempts, self.rng)
+        requested = min(at_least, self.policy.max_backoff_seconds)
+        delay = max(self.policy.delay(self.failed_attempts, self.rng), requested)
         self.failed_attempts += 1
         logger.info(
             "stream reconnecting in %.2f s (attempt %d): %s",
@@ -250,6 +256,12 @@ def _handshake_error(exc: InvalidStatus) -> StreamHandshakeError:
         error = body.get("error") if isinstance(body.get("error"), str) else None
         message = str(body.get("message", message))
     return StreamHandshakeError(response.status_code, error, message)
+
+
+def _retry_after_seconds(exc: InvalidStatus) -> float:
+    """Return the handshake response's `Retry-After` in seconds, or 0."""
+    value = exc.response.headers.get("Retry-After", "")
+    return float(value) if value.isascii() and value.isdigit() else 0.0
 
 
 @dataclass(frozen=True)
@@ -347,7 +359,7 @@ def _delay_after_connect_error(
             raise error from exc
         if decision.new_token:
             tokens.invalidate()
-        return state.next_delay(error)
+        return state.next_delay(error, at_least=_retry_after_seconds(exc))
     if isinstance(exc, transient):
         return state.next_delay(exc)
     raise exc
