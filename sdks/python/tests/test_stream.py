@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -41,8 +42,9 @@ def api(server: LocalServer) -> Iterator[Api]:
     client.close()
 
 
-def open_stream(server: LocalServer, **options: object) -> Collector:
-    stream = EventStream(server.base_url, TokenFetcher(server.base_url), **options)  # type: ignore[arg-type]
+def open_stream(server: LocalServer, **options: Any) -> Collector:
+    """Iterate a stream of the admin client with `options`, in a thread."""
+    stream = EventStream(server.base_url, TokenFetcher(server.base_url), **options)
     return Collector(stream)
 
 
@@ -74,16 +76,16 @@ def test_price_change_yields_market_update(server: LocalServer, api: Api) -> Non
 
 
 def test_product_ids_filter(server: LocalServer, api: Api) -> None:
-    wanted = api.create_product(price=5.0)
+    subscribed = api.create_product(price=5.0)
     other = api.create_product(price=5.0)
-    collector = open_stream(server, product_ids=[wanted])
+    collector = open_stream(server, product_ids=[subscribed])
     collector.next_of_type(SystemStatus)
 
     api.set_price(other, 6.0)
-    api.set_price(wanted, 7.0)
+    api.set_price(subscribed, 7.0)
     update = collector.next_of_type(MarketUpdate)
 
-    assert update.data.product_id == wanted
+    assert update.data.product_id == subscribed
     collector.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,21 +116,15 @@ def test_sign_output_passes_standardwebhooks_package() -> None:
 
 def test_standardwebhooks_package_output_passes_verifier() -> None:
     body = '{"id":"evt_3"}'
-    package = standardwebhooks.Webhook(WHSEC)
-    signature = package.sign("msg_1", _now_datetime(), body)
+    sent_at = datetime.now(UTC).replace(microsecond=0)
+    signature = standardwebhooks.Webhook(WHSEC).sign("msg_1", sent_at, body)
     headers = {
         "Webhook-Id": "msg_1",
-        "Webhook-Timestamp": str(int(_now_datetime().timestamp())),
+        "Webhook-Timestamp": str(int(sent_at.timestamp())),
         "Webhook-Signature": signature,
     }
 
     StandardWebhook(WHSEC).verify(body, headers)
-
-
-def _now_datetime() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).replace(microsecond=0)
 
 
 def test_rotation_signature_accepted_with_either_secret() -> None:

@@ -4,10 +4,10 @@
 with `Authorization: Bearer <token>` and subscribe with the filters given.
 They reply to the server's `ping` with a `pong` and yield every other
 message as a typed model from `techcorp.events`. When the connection drops
-they reconnect with exponential backoff and jitter, and send the id of the
+they reconnect with exponential backoff and jitter. They send the id of the
 last event they yielded as `last_event_id`, so the server replays what was
-missed (or sends `resync_required` when its history no longer reaches back
-that far). Events whose id is not newer than the last one yielded are
+missed, or sends `resync_required` when its history no longer reaches back
+that far. Events whose id is not newer than the last one yielded are
 dropped, so a replay never yields an event twice.
 
 When the server rejects the handshake with 401, or closes with code 4001

@@ -13,8 +13,9 @@ Every delivery carries two signatures of the exact body bytes:
   replayed deliveries, so prefer `StandardWebhook` and `construct_event`.
 
 For a secret that starts with `whsec_` the Standard Webhooks key is the
-base64-decoded rest, as that specification says; for any other secret it is
-the secret's UTF-8 bytes, as the server signs.
+base64-decoded rest, as the Standard Webhooks specification defines. For any
+other secret the key is the secret's UTF-8 bytes, which is how the server
+signs.
 """
 
 from __future__ import annotations
