@@ -281,15 +281,17 @@ async def next_of_type(
     raise AssertionError(f"the stream ended before a {kind.__name__}")
 
 
-DOCS_PATH = Path(__file__).parents[1] / "docs" / "events.md"
+README_PATH = Path(__file__).parents[1] / "README.md"
+WEBHOOKS_SECTION = "## Webhooks"
 STREAM_SECTION = "## The event stream"
 
 
 def docs_examples(section: str) -> str:
-    """Return the Python examples of one half of `docs/events.md`, joined."""
-    text = DOCS_PATH.read_text()
-    webhooks, _, stream = text.partition(STREAM_SECTION)
+    """Return the Python examples of the README's webhook or stream part, joined."""
+    text = README_PATH.read_text()
+    _, _, events = text.partition(WEBHOOKS_SECTION)
+    webhooks, _, stream = events.partition(STREAM_SECTION)
     chosen = stream if section == "stream" else webhooks
     blocks = re.findall(r"```python\n(.*?)```", chosen, flags=re.DOTALL)
-    assert blocks, f"no Python examples in the {section} part of {DOCS_PATH}"
+    assert blocks, f"no Python examples in the {section} part of {README_PATH}"
     return "\n".join(blocks)

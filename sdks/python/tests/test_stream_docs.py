@@ -1,7 +1,8 @@
-"""The stream examples of `docs/events.md`, run against a real server.
+"""The stream examples of the README, run against a real server.
 
-The examples address the demo server, so the test points them at its own
-server and admin client. It moves a book's price until they end.
+The examples address the demo server, so the test points the clients at its
+own server (through `TECHCORP_BASE_URL`) and admin client. It moves a
+book's price until they end.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import pytest
 from .events_fixtures import Api, docs_examples
 from .server import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, LocalServer
 
-DEMO_BASE_URL = "http://127.0.0.1:8000"
-
 
 def move_prices(api: Api, product_id: str, stop: threading.Event) -> None:
     price = 10.0
@@ -24,11 +23,12 @@ def move_prices(api: Api, product_id: str, stop: threading.Event) -> None:
 
 
 def test_stream_examples_run(
-    server: LocalServer, capsys: pytest.CaptureFixture[str]
+    server: LocalServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("TECHCORP_BASE_URL", server.base_url)
     source = docs_examples("stream")
-    assert DEMO_BASE_URL in source
-    source = source.replace(DEMO_BASE_URL, server.base_url)
     source = source.replace('"your_id"', repr(ADMIN_CLIENT_ID))
     source = source.replace('"your_secret"', repr(ADMIN_CLIENT_SECRET))
     api = Api(server.base_url)
@@ -37,7 +37,7 @@ def test_stream_examples_run(
     mover = threading.Thread(target=move_prices, args=(api, product_id, stop))
     mover.start()
     try:
-        exec(compile(source, "docs/events.md", "exec"), {})  # noqa: S102 (our own docs)
+        exec(compile(source, "README.md", "exec"), {})  # noqa: S102 (our own docs)
     finally:
         stop.set()
         mover.join()

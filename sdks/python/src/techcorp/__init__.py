@@ -7,6 +7,7 @@ for product in client.products.list(category="electronics"):
     print(product.name, product.price)
 """
 
+from . import webhooks
 from ._base import DEFAULT_TIMEOUT, NOT_GIVEN, NotGiven, RequestOptions
 from ._client import AsyncTechCorp, TechCorp
 from ._errors import (
@@ -26,6 +27,15 @@ from ._errors import (
 from ._retries import DEFAULT_MAX_RETRIES, RetryPolicy
 from ._version import __version__
 from .pagination import AsyncPage, AsyncPageRequest, SyncPage
+from .stream import (
+    AsyncEventStream,
+    EventStream,
+    EventStreamError,
+    ReconnectPolicy,
+    StreamClosedError,
+    StreamHandshakeError,
+)
+from .webhooks import WebhookVerificationError
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",
@@ -35,21 +45,29 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncEventStream",
     "AsyncPage",
     "AsyncPageRequest",
     "AsyncTechCorp",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "EventStream",
+    "EventStreamError",
     "InternalServerError",
     "NotFoundError",
     "NotGiven",
     "PermissionDeniedError",
     "RateLimitError",
+    "ReconnectPolicy",
     "RequestOptions",
     "RetryPolicy",
+    "StreamClosedError",
+    "StreamHandshakeError",
     "SyncPage",
     "TechCorp",
     "TechCorpError",
+    "WebhookVerificationError",
     "__version__",
+    "webhooks",
 ]

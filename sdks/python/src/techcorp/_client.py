@@ -36,6 +36,7 @@ from .pagination import AsyncPage, SyncPage
 from .resources import (
     AsyncAuth,
     AsyncClients,
+    AsyncEvents,
     AsyncPayments,
     AsyncProducts,
     AsyncSearch,
@@ -44,6 +45,7 @@ from .resources import (
     AsyncWebhooks,
     Auth,
     Clients,
+    Events,
     Payments,
     Products,
     Search,
@@ -133,6 +135,7 @@ class TechCorp(_ClientBase[httpx.Client]):
         self.webhooks = Webhooks(self)
         self.clients = Clients(self)
         self.system = System(self)
+        self.events = Events(self)
 
     def close(self) -> None:
         if self._owns_http:
@@ -218,6 +221,7 @@ class AsyncTechCorp(_ClientBase[httpx.AsyncClient]):
         self.webhooks = AsyncWebhooks(self)
         self.clients = AsyncClients(self)
         self.system = AsyncSystem(self)
+        self.events = AsyncEvents(self)
 
     async def aclose(self) -> None:
         if self._owns_http:

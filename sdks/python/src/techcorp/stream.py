@@ -37,6 +37,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.frames import Close
 from websockets.sync.client import ClientConnection, connect
 
+from ._errors import TechCorpError
 from .events import Ping, Pong, StreamMessage, parse_stream_message
 
 __all__ = [
@@ -90,7 +91,7 @@ class AsyncTokenSource(Protocol):
         ...
 
 
-class EventStreamError(Exception):
+class EventStreamError(TechCorpError):
     """The event stream stopped and will not reconnect."""
 
 

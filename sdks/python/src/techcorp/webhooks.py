@@ -28,6 +28,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from ._errors import TechCorpError
 from .events import WebhookEvent, parse_webhook_event
 
 __all__ = [
@@ -45,7 +46,7 @@ DEFAULT_TOLERANCE_SECONDS = 300
 """How far `webhook-timestamp` may be from the receiver's clock, either way."""
 
 
-class WebhookVerificationError(ValueError):
+class WebhookVerificationError(TechCorpError, ValueError):
     """A webhook request failed verification; do not act on its body."""
 
 

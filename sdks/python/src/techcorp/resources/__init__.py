@@ -2,6 +2,7 @@
 
 from .auth import AsyncAuth, Auth
 from .clients import AsyncClients, Clients
+from .events import AsyncEvents, Events
 from .payments import AsyncPayments, Payments
 from .products import AsyncProducts, Products
 from .search import AsyncSearch, Search
@@ -13,6 +14,7 @@ __all__ = [
     "AsyncAuth",
     "AsyncClients",
     "AsyncDeliveries",
+    "AsyncEvents",
     "AsyncPayments",
     "AsyncProducts",
     "AsyncSearch",
@@ -22,6 +24,7 @@ __all__ = [
     "Auth",
     "Clients",
     "Deliveries",
+    "Events",
     "Payments",
     "Products",
     "Search",
