@@ -39,6 +39,7 @@ import httpx
 import report
 from catalog import Catalog, prepare_catalog, server_env
 from servers import HOST, free_port, running_server
+from stream_clients import arrival_key
 
 BENCH = Path(__file__).resolve().parent
 RUNS = BENCH / "results" / "runs"
@@ -195,7 +196,7 @@ async def change_prices(
         await asyncio.sleep(max(0.0, started + number * interval - time.monotonic()))
         product_id = product_ids[number % len(product_ids)]
         price = prices.pop()
-        sent_at[f"{product_id} {price}"] = time.time()
+        sent_at[arrival_key(product_id, price)] = time.time()
         response = await api.patch(
             f"/v2/products/{product_id}", json={"price": price}, headers=headers
         )

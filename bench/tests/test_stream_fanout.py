@@ -4,6 +4,7 @@ import sys
 import pytest
 
 import stream_fanout
+from stream_clients import arrival_key
 from stream_fanout import (
     BenchError,
     FileLimit,
@@ -101,3 +102,8 @@ def test_small_run_against_real_server(capsys: pytest.CaptureFixture[str]) -> No
     assert "| deliveries | 40 (2 events to 20 clients) |" in output
     assert "| connections closed by the server | 0 |" in output
     assert sys.executable
+
+
+def test_whole_price_names_the_same_change() -> None:
+    assert arrival_key("prd_a", 218.0) == arrival_key("prd_a", 218)
+    assert arrival_key("prd_a", 10.09) != arrival_key("prd_a", 10.9)

@@ -44,7 +44,7 @@ from .protocol import (
     Subscription,
     parse_action,
 )
-from .sender import MessageSender
+from .sender import MessageSender, Put
 
 logger = logging.getLogger(__name__)
 
@@ -117,26 +117,37 @@ class StreamConnection:
 
     # Methods the hub calls. None of them waits.
 
-    def offer(self, event: StreamEvent) -> None:
-        """Send or queue a live event if the subscription wants it."""
+    @property
+    def writing(self) -> bool:
+        """True while the socket has not taken the message sent last."""
+        return self._outgoing.writing
+
+    def offer(self, event: StreamEvent) -> bool:
+        """Send or queue a live event if the subscription wants it.
+
+        Returns True when the event's write started at once.
+        """
         if event.sequence <= self.replayed_through:
-            return
+            return False
         if self.first_live_sequence is None:
             self.first_live_sequence = event.sequence
         if self.close_code is None and self.subscription.matches(event):
-            self._put(event.message)
+            return self._put(event.message) is Put.SENT
+        return False
 
     def send_control(self, message_type: str, data: Mapping[str, Any]) -> None:
         if self.close_code is None:
             self._put(control_message(message_type, data))
 
-    def _put(self, message: Message) -> None:
-        if not self._outgoing.put(message):
+    def _put(self, message: Message) -> Put:
+        outcome = self._outgoing.put(message)
+        if outcome is Put.REFUSED:
             logger.info(
                 "stream client too slow; closing",
                 extra={"user_id": self.user_id, "queue_size": self.limits.queue_size},
             )
             self.close(TOO_SLOW)
+        return outcome
 
     def close(self, code: int, final: Message | None = None) -> None:
         """Close with `code`, sending `final` first; the peer gets a bounded time."""
