@@ -23,6 +23,7 @@ def _run() -> Run:
     run.sent_at = {"prd_a 1.5": 100.0, "prd_b 2.5": 200.0}
     run.arrivals = {"prd_a 1.5": [100.010, 100.030], "prd_b 2.5": [200.020, 200.300]}
     run.idle_list_ms = [1.0, 2.0, 3.0]
+    run.connecting_list_ms = [5.0, 50.0]
     run.busy_list_ms = [2.0, 4.0, 6.0]
     return run
 
@@ -65,6 +66,7 @@ def test_render_section_reports_target_and_limits() -> None:
     assert section.startswith("## Stream fan-out\n")
     assert "`.venv/bin/python bench/stream_fanout.py --connections=2" in section
     assert "| server RSS per connection (KiB) | 200.0 |" in section
+    assert "p50 / p99 while the clients connect (ms) | 5.0 / 50.0 |" in section
     assert "| open-file limit (soft before / soft / hard) | 1024 / 4096 / 4096 |" in (
         section
     )

@@ -281,6 +281,7 @@ async def test_bad_message_gets_error_and_stream_stays(
     if field is not None:
         assert error["data"]["details"][0]["field"] == field
     assert pong["type"] == "pong"
+    assert "Traceback" not in stream_server.logs()
 
 
 async def test_binary_message_gets_error(
