@@ -259,9 +259,10 @@ async def _until_written(connection: StreamConnection | None) -> None:
     slice is out once its last write is. A client that stopped reading keeps
     its write pending, so the wait is bounded. The write's awaitable accepts
     one waiter, the connection's sender task, so this polls `done()`.
+    Other tasks run at least once, even when the write is already done.
     """
+    await asyncio.sleep(0)
     if connection is None:
-        await asyncio.sleep(0)
         return
     for _ in range(SLICE_WAIT_POLLS):
         if not connection.writing:
