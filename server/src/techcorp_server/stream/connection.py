@@ -204,14 +204,18 @@ class StreamConnection:
                 await self.websocket.send(message)
         except SEND_ERRORS:
             return
-        self._sender = asyncio.create_task(self._send_queued())
-        self._receiver = asyncio.create_task(self._receive())
-        self._tasks += [
-            self._sender,
-            self._receiver,
-            asyncio.create_task(self._expire()),
-            asyncio.create_task(self._heartbeat()),
-        ]
+        # A close that began while the opening messages went out waits for
+        # the peer's reply itself, and a second reader would hold its close
+        # frame back (see `_send_close`).
+        if self.close_code is None:
+            self._sender = asyncio.create_task(self._send_queued())
+            self._receiver = asyncio.create_task(self._receive())
+            self._tasks += [
+                self._sender,
+                self._receiver,
+                asyncio.create_task(self._expire()),
+                asyncio.create_task(self._heartbeat()),
+            ]
         try:
             await self._closed.wait()
         finally:
