@@ -43,9 +43,13 @@ OPEN_TIMEOUT_SECONDS = 60.0
 PONG = b'{"action": "pong"}'
 
 
-def arrival_key(data: dict[str, object]) -> str:
-    """Name one price change: the product and its new price."""
-    return f"{data['product_id']} {data['price']}"
+def arrival_key(product_id: str, price: float) -> str:
+    """Name one price change: the product and its new price.
+
+    JSON renders a whole price such as 218.0 as 218, so the price is made a
+    float on both sides.
+    """
+    return f"{product_id} {float(price)}"
 
 
 class Arrivals:
@@ -90,7 +94,9 @@ class StreamClient(asyncio.Protocol):
     def _message(self, text: bytes | bytearray | memoryview, arrived_at: float) -> None:
         message = orjson.loads(text)
         if message["type"] == "market_update":
-            self.arrivals.times[arrival_key(message["data"])].append(arrived_at)
+            data = message["data"]
+            key = arrival_key(data["product_id"], data["price"])
+            self.arrivals.times[key].append(arrived_at)
         elif message["type"] == "ping":
             self.protocol.send_text(PONG)
 

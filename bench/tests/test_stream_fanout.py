@@ -4,6 +4,7 @@ import sys
 import pytest
 
 import stream_fanout
+from stream_clients import arrival_key
 from stream_fanout import (
     BenchError,
     FileLimit,
@@ -22,6 +23,7 @@ def _run() -> Run:
     run.sent_at = {"prd_a 1.5": 100.0, "prd_b 2.5": 200.0}
     run.arrivals = {"prd_a 1.5": [100.010, 100.030], "prd_b 2.5": [200.020, 200.300]}
     run.idle_list_ms = [1.0, 2.0, 3.0]
+    run.connecting_list_ms = [5.0, 50.0]
     run.busy_list_ms = [2.0, 4.0, 6.0]
     return run
 
@@ -64,6 +66,7 @@ def test_render_section_reports_target_and_limits() -> None:
     assert section.startswith("## Stream fan-out\n")
     assert "`.venv/bin/python bench/stream_fanout.py --connections=2" in section
     assert "| server RSS per connection (KiB) | 200.0 |" in section
+    assert "p50 / p99 while the clients connect (ms) | 5.0 / 50.0 |" in section
     assert "| open-file limit (soft before / soft / hard) | 1024 / 4096 / 4096 |" in (
         section
     )
@@ -101,3 +104,8 @@ def test_small_run_against_real_server(capsys: pytest.CaptureFixture[str]) -> No
     assert "| deliveries | 40 (2 events to 20 clients) |" in output
     assert "| connections closed by the server | 0 |" in output
     assert sys.executable
+
+
+def test_whole_price_names_the_same_change() -> None:
+    assert arrival_key("prd_a", 218.0) == arrival_key("prd_a", 218)
+    assert arrival_key("prd_a", 10.09) != arrival_key("prd_a", 10.9)

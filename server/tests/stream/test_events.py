@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+
+from techcorp_server.stream.protocol import MAX_MESSAGE_CHARACTERS
 
 from ..utils.api import bearer, create_user
 from ..utils.server import ServerProcess
-from .client import open_stream, opened, receive, receive_type, send
+from .client import (
+    RECEIVE_TIMEOUT_SECONDS,
+    open_stream,
+    opened,
+    receive,
+    receive_type,
+    send,
+)
 
 QUIET_SECONDS = 0.5
 """How long a test waits to show that a message does not arrive."""
@@ -270,6 +281,7 @@ async def test_bad_message_gets_error_and_stream_stays(
     if field is not None:
         assert error["data"]["details"][0]["field"] == field
     assert pong["type"] == "pong"
+    assert "Traceback" not in stream_server.logs()
 
 
 async def test_binary_message_gets_error(
@@ -304,3 +316,70 @@ async def test_many_clients_receive_one_event(
 
     assert {update["id"] for update in updates} == {updates[0]["id"]}
     assert all(update["data"]["price"] == 7.77 for update in updates)
+
+
+async def _close_after_sending(websocket: Any, message: str | bytes) -> Any:
+    """Send `message`, then return the close frame the server sent."""
+    with contextlib.suppress(ConnectionClosed, OSError):
+        await websocket.send(message)
+        async with asyncio.timeout(RECEIVE_TIMEOUT_SECONDS):
+            while True:
+                await websocket.recv()
+    return websocket.protocol.close_rcvd
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["x" * (MAX_MESSAGE_CHARACTERS + 1), b"x" * (MAX_MESSAGE_CHARACTERS + 1)],
+    ids=["text", "binary"],
+)
+async def test_long_message_closes_with_1009(
+    stream_server: ServerProcess, stream_admin_token: str, message: str | bytes
+) -> None:
+    async with open_stream(stream_server, stream_admin_token) as ws:
+        await opened(ws)
+        close = await _close_after_sending(ws, message)
+
+    assert close is not None
+    assert close.code == 1009
+    assert "16384 characters" in close.reason
+
+
+async def test_message_at_limit_gets_error(
+    stream_server: ServerProcess, stream_admin_token: str
+) -> None:
+    async with open_stream(stream_server, stream_admin_token) as ws:
+        await opened(ws)
+        await ws.send("x" * MAX_MESSAGE_CHARACTERS)
+        error = await receive(ws)
+
+    assert error["type"] == "error"
+    assert "not valid JSON" in error["data"]["message"]
+
+
+async def test_frame_over_server_limit_closes_with_1009(
+    stream_server: ServerProcess, stream_admin_token: str
+) -> None:
+    # granian refuses a frame over 16 MiB before the stream can read it.
+    async with open_stream(stream_server, stream_admin_token) as ws:
+        await opened(ws)
+        close = await _close_after_sending(ws, "x" * (16 * 2**20 + 1))
+
+    assert close is not None
+    assert close.code == 1009
+
+
+async def test_close_without_status_gets_no_1009(
+    stream_server: ServerProcess, stream_admin_token: str
+) -> None:
+    async with open_stream(stream_server, stream_admin_token) as ws:
+        await opened(ws)
+        # A browser's close() without a code sends an empty close frame;
+        # the client's own close() always sends a status.
+        async with ws.send_context():
+            ws.protocol.send_close()
+        await asyncio.wait_for(ws.wait_closed(), RECEIVE_TIMEOUT_SECONDS)
+
+    # An empty close frame reads as 1005: the server echoed the client's.
+    assert ws.protocol.close_rcvd is not None
+    assert ws.protocol.close_rcvd.code == 1005

@@ -4,6 +4,7 @@ heartbeats, slow clients, history and shutdown."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from ..conftest import server_env
 from ..utils.api import bearer, client_token, create_user
 from ..utils.server import ServerProcess
 from ..utils.tokens import forge, read_signing_keys, split_token, valid_claims
@@ -318,16 +320,26 @@ async def test_deleted_client_is_disconnected(heartbeat_server: ServerProcess) -
     assert code == 4003
 
 
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["sigterm", "ctrl-c"],
+)
 async def test_shutdown_sends_notice_then_closes(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, sig: int, group: bool
 ) -> None:
-    server = start_server(tmp_path_factory, "stream-shutdown")
+    # Ctrl-C in a terminal sends SIGINT to the whole process group that the
+    # server was started in.
+    server = ServerProcess(tmp_path_factory.mktemp("stream-shutdown"), server_env())
+    server.start(own_process_group=group)
     try:
         async with httpx.AsyncClient(base_url=server.base_url) as api:
             token = await client_token(api)
         async with open_stream(server, token) as websocket:
             await opened(websocket)
-            stopping = asyncio.create_task(asyncio.to_thread(server.stop))
+            stopping = asyncio.create_task(
+                asyncio.to_thread(server.stop, sig, group=group)
+            )
             notice = await receive(websocket)
             code = await _closed_code(websocket)
             exit_code = await stopping

@@ -34,13 +34,19 @@ class ServerProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, *, own_process_group: bool = False) -> None:
+        """Start the server; `own_process_group` lets `stop` signal it as a
+        terminal does, to every process of its group."""
         command = [sys.executable, "-m", "techcorp_server", "serve"]
         command += ["--host", "127.0.0.1", "--port", str(self.port)]
         # The child keeps its own copy of the log file handle.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                command, env=self.env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0 if own_process_group else None,
             )
         self._wait_until_ready()
 
@@ -58,10 +64,16 @@ class ServerProcess:
             time.sleep(0.1)
         raise RuntimeError(f"server not ready in time; see {self.log_path}")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+    def stop(
+        self, sig: int = signal.SIGTERM, timeout: float = 15.0, *, group: bool = False
+    ) -> int:
+        """Send `sig` to the server, or with `group` to its process group."""
         assert self.process is not None
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            if group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

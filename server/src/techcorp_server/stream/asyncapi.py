@@ -18,7 +18,7 @@ from .events import (
     RESYNC_REQUIRED,
     SYSTEM_STATUS,
 )
-from .protocol import CLOSE_REASONS, MAX_PRODUCT_IDS
+from .protocol import CLOSE_REASONS, MAX_MESSAGE_CHARACTERS, MAX_PRODUCT_IDS
 from .status import MAX_STATUS_MESSAGE_LENGTH
 
 ASYNCAPI_VERSION = "3.0.0"
@@ -37,6 +37,9 @@ Every server message is `{"id", "type", "created", "data"}`. Events
 `last_event_id` when you reconnect to receive what you missed, or get a
 `resync_required` message when it is too old. Control messages and the
 status sent first on connect have `"id": null`.
+
+Client messages are JSON text of at most {max_characters} characters. A
+longer message, text or binary, closes the connection with 1009.
 
 After `TECHCORP_STREAM_PING_INTERVAL_SECONDS` the server sends `ping`;
 answer with any message, such as `{"action": "pong"}`, within
@@ -223,7 +226,9 @@ def build_asyncapi_document(settings: Settings) -> dict[str, Any]:
         "info": {
             "title": "TechCorp API event stream",
             "version": "2.0.0",
-            "description": DESCRIPTION.replace("{close_codes}", _close_code_rows()),
+            "description": DESCRIPTION.replace(
+                "{close_codes}", _close_code_rows()
+            ).replace("{max_characters}", f"{MAX_MESSAGE_CHARACTERS:,}"),
         },
         "servers": {
             "local": {

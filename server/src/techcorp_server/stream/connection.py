@@ -10,6 +10,7 @@ Whichever ends the connection sets `_closed`, and the others are cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,8 @@ from .events import (
 from .metrics import closed_connections
 from .protocol import (
     CLOSE_REASONS,
+    MAX_MESSAGE_CHARACTERS,
+    MESSAGE_TOO_BIG,
     PING_TIMEOUT,
     TOKEN_EXPIRED,
     TOO_SLOW,
@@ -44,12 +47,15 @@ from .protocol import (
     Subscription,
     parse_action,
 )
-from .sender import MessageSender
+from .sender import MessageSender, Put
 
 logger = logging.getLogger(__name__)
 
 # The errors a send or close raises once the peer is gone.
 SEND_ERRORS = (WebSocketDisconnect, OSError, RuntimeError)
+
+UNREADABLE_FRAME = 1005
+"""The disconnect code granian reports when it cannot read a frame."""
 
 
 class ConnectionOwner(Protocol):
@@ -117,26 +123,37 @@ class StreamConnection:
 
     # Methods the hub calls. None of them waits.
 
-    def offer(self, event: StreamEvent) -> None:
-        """Send or queue a live event if the subscription wants it."""
+    @property
+    def writing(self) -> bool:
+        """True while the socket has not taken the message sent last."""
+        return self._outgoing.writing
+
+    def offer(self, event: StreamEvent) -> bool:
+        """Send or queue a live event if the subscription wants it.
+
+        Returns True when the event's write started at once.
+        """
         if event.sequence <= self.replayed_through:
-            return
+            return False
         if self.first_live_sequence is None:
             self.first_live_sequence = event.sequence
         if self.close_code is None and self.subscription.matches(event):
-            self._put(event.message)
+            return self._put(event.message) is Put.SENT
+        return False
 
     def send_control(self, message_type: str, data: Mapping[str, Any]) -> None:
         if self.close_code is None:
             self._put(control_message(message_type, data))
 
-    def _put(self, message: Message) -> None:
-        if not self._outgoing.put(message):
+    def _put(self, message: Message) -> Put:
+        outcome = self._outgoing.put(message)
+        if outcome is Put.REFUSED:
             logger.info(
                 "stream client too slow; closing",
                 extra={"user_id": self.user_id, "queue_size": self.limits.queue_size},
             )
             self.close(TOO_SLOW)
+        return outcome
 
     def close(self, code: int, final: Message | None = None) -> None:
         """Close with `code`, sending `final` first; the peer gets a bounded time."""
@@ -187,14 +204,18 @@ class StreamConnection:
                 await self.websocket.send(message)
         except SEND_ERRORS:
             return
-        self._sender = asyncio.create_task(self._send_queued())
-        self._receiver = asyncio.create_task(self._receive())
-        self._tasks += [
-            self._sender,
-            self._receiver,
-            asyncio.create_task(self._expire()),
-            asyncio.create_task(self._heartbeat()),
-        ]
+        # A close that began while the opening messages went out waits for
+        # the peer's reply itself, and a second reader would hold its close
+        # frame back (see `_send_close`).
+        if self.close_code is None:
+            self._sender = asyncio.create_task(self._send_queued())
+            self._receiver = asyncio.create_task(self._receive())
+            self._tasks += [
+                self._sender,
+                self._receiver,
+                asyncio.create_task(self._expire()),
+                asyncio.create_task(self._heartbeat()),
+            ]
         try:
             await self._closed.wait()
         finally:
@@ -213,9 +234,16 @@ class StreamConnection:
             while True:
                 message = await self.websocket.receive()
                 if message["type"] == "websocket.disconnect":
+                    if message.get("code") == UNREADABLE_FRAME:
+                        await self._close_unread()
                     break
                 self._last_message_at = time.monotonic()
                 text = message.get("text")
+                size = len(text if text is not None else message.get("bytes") or b"")
+                if size > MAX_MESSAGE_CHARACTERS:
+                    # `_send_close` ends the connection once the close is sent.
+                    self.close(MESSAGE_TOO_BIG)
+                    return
                 if text is None:
                     self._send_error(
                         BadRequestError("Send messages as JSON text, not binary.")
@@ -225,6 +253,20 @@ class StreamConnection:
         except SEND_ERRORS:
             pass
         self._closed.set()
+
+    async def _close_unread(self) -> None:
+        """Close with 1009 after granian refused a frame over its own size limit.
+
+        granian 2.8.7 refuses a frame over 16 MiB (a test sends 16 MiB and
+        1 byte) and then reports a disconnect with 1005, which is also the
+        code of a client's close without a status. After such a close
+        granian has already replied with its own close frame, so this close
+        does not go out, and only the refused frame gets 1009.
+        """
+        # NOTE: a frame granian cannot read for another reason (a protocol
+        # error) is closed with 1009 too; granian reports both alike.
+        with contextlib.suppress(*SEND_ERRORS):
+            await self.websocket.close(MESSAGE_TOO_BIG, CLOSE_REASONS[MESSAGE_TOO_BIG])
 
     async def _handle(self, text: str) -> None:
         try:

@@ -9,7 +9,8 @@ Client messages are JSON objects with an `action`:
 - `resume`: receive the events after `last_event_id`.
 
 Each one gets an `ack` (or a `pong`), and a message that cannot be used gets
-an `error` message; neither closes the connection.
+an `error` message; neither closes the connection. A message longer than
+`MAX_MESSAGE_CHARACTERS` closes it with 1009.
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ from ..core.http import validate
 from ..core.text import reject_control_characters
 from .events import EVENT_TYPES, MARKET_UPDATE, StreamEvent
 
-# Close codes. 1001 is RFC 6455's "going away", and 4000-4999 are reserved
-# for applications (RFC 6455 section 7.4.2).
+MAX_MESSAGE_CHARACTERS = 16_384
+MAX_PRODUCT_IDS = 1000
+
+# Close codes. 1001 is RFC 6455's "going away" and 1009 its "message too
+# big" (section 7.4.1); 4000-4999 are reserved for applications (7.4.2).
 GOING_AWAY: Final = 1001
+MESSAGE_TOO_BIG: Final = 1009
 TOKEN_EXPIRED: Final = 4001
 ACCESS_REVOKED: Final = 4003
 PING_TIMEOUT: Final = 4008
@@ -35,14 +40,13 @@ TOO_SLOW: Final = 4029
 
 CLOSE_REASONS: Final = {
     GOING_AWAY: "The server is shutting down; reconnect with last_event_id.",
+    MESSAGE_TOO_BIG: f"A client message is longer than {MAX_MESSAGE_CHARACTERS} "
+    "characters.",
     TOKEN_EXPIRED: "The access token expired; reconnect with a new token.",
     ACCESS_REVOKED: "The access token's user or API client was deleted.",
     PING_TIMEOUT: "No message arrived in time after a ping.",
     TOO_SLOW: "The client fell too far behind; reconnect with last_event_id.",
 }
-
-MAX_MESSAGE_CHARACTERS = 16_384
-MAX_PRODUCT_IDS = 1000
 
 EventType = Literal["market_update", "system_status"]
 ProductId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -103,10 +107,6 @@ class _ActionEnvelope(BaseModel):
 
 def parse_action(text: str) -> Any:
     """Parse one client message, raising `BadRequestError` with the reason."""
-    if len(text) > MAX_MESSAGE_CHARACTERS:
-        raise BadRequestError(
-            f"The message is longer than {MAX_MESSAGE_CHARACTERS} characters."
-        )
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as exc:

@@ -16,6 +16,7 @@ always go through the queue and the sender task.
 from __future__ import annotations
 
 import asyncio
+import enum
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -34,6 +35,16 @@ class Write(Protocol):
 SendFunction = Callable[[Message], Awaitable[None]]
 
 
+class Put(enum.Enum):
+    """The outcome of `MessageSender.put` for one message."""
+
+    SENT = "sent"
+    """The write started at once."""
+    QUEUED = "queued"
+    REFUSED = "refused"
+    """The queue was full."""
+
+
 class MessageSender:
     def __init__(self, send: SendFunction, queue_size: int) -> None:
         self._send: Callable[[Message], Any] = send
@@ -42,21 +53,26 @@ class MessageSender:
         self._write: Write | None = None
         self._draining = False
 
-    def put(self, message: Message) -> bool:
-        """Send or queue `message`; return False when the queue is full."""
+    @property
+    def writing(self) -> bool:
+        """True while the socket has not taken the write started last."""
+        return self._write is not None and not self._write.done()
+
+    def put(self, message: Message) -> Put:
+        """Send `message` at once, or queue it if the queue has room."""
         if (
             self._starts_at_call
             and not self._draining
             and self._queue.empty()
-            and (self._write is None or self._write.done())
+            and not self.writing
         ):
             self._write = self._send(message)
-            return True
+            return Put.SENT
         try:
             self._queue.put_nowait(message)
         except asyncio.QueueFull:
-            return False
-        return True
+            return Put.REFUSED
+        return Put.QUEUED
 
     async def drain(self) -> None:
         """Send queued messages until cancelled; raises when a send fails."""
