@@ -15,16 +15,15 @@ PostgreSQL pg_trgm with a GIN index 43/493 ms. The bitmap index alone took
 p50 0.09 ms for `bench/search_latency.py`'s query set at 1M products on the
 same 2-CPU machine (`docs/benchmarks.md` has the figures through HTTP).
 
-NOTE: writes by other processes (a second server, `techcorp-server
-demo-data`) reach this index only at the next start. With several server
-processes on PostgreSQL, each process would instead follow an ordered table
-of changes: the write transaction appends the change (the `in_transaction`
-hook, as an event outbox does), every process polls or LISTENs for rows
-after the last sequence number it applied, and applies them through the
-same `apply` method. The index then lags the database by at most one poll,
-and a restarted process rebuilds from the table and resumes from the
-sequence number read with it. `SearchIndex` is also the seam for moving
-the search into the database (pg_trgm), where the table is the index.
+Writes by other processes reach the index through the change feed
+(`core/feed.py`), which hands them to `committed` within one poll.
+
+On PostgreSQL the search can instead be answered by the database
+(`postgres.py`, `search_backend = "postgresql"`): the term and postings
+tables are written inside each write transaction (`in_transaction`), so
+every process searches the same index, which is in step with the database
+at every commit, and nothing is built at start-up. The tables are kept up
+to date on PostgreSQL whichever backend answers, so switching is safe.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from typing import Any, Literal
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ..core.changes import Change, ChangeListener
@@ -62,12 +62,15 @@ from .index import (
     MemoryIndex,
     SearchIndex,
     SearchQuery,
+    SearchResult,
 )
 from .items import RecentItems
+from .postgres import PostgresIndex, lower_similarity_threshold, write_changes
 
 logger = logging.getLogger(__name__)
 
 ResourceType = Literal["product", "user"]
+SearchBackend = Literal["memory", "postgresql"]
 
 BUILD_BATCH_ROWS = 10_000
 """Rows fetched from the database at a time while the indexes are built."""
@@ -102,16 +105,28 @@ class _RankedHit:
 
 
 class SearchService(ChangeListener):
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, backend: SearchBackend = "memory") -> None:
+        if backend == "postgresql" and database.is_sqlite:
+            raise ValueError("the postgresql search backend needs PostgreSQL")
         self.database = database
+        self.backend = backend
         self.indexes: dict[str, SearchIndex] = {
             "product": MemoryIndex(len(PRODUCT_FIELDS)),
             "user": MemoryIndex(len(USER_INDEX_FIELDS)),
         }
+        self.shared: dict[str, PostgresIndex] = {}
+        if backend == "postgresql":
+            self.shared = {
+                resource: PostgresIndex(database, resource) for resource in DOCUMENTS
+            }
+            lower_similarity_threshold(database)
         self.recent = RecentItems()
 
     async def start(self) -> None:
-        """Build both indexes from the database."""
+        """Build both indexes from the database, unless PostgreSQL searches."""
+        if self.shared:
+            logger.info("search answered by PostgreSQL")
+            return
         started = time.perf_counter()
         # A served app freezes the built index out of the garbage
         # collector's reach (see `create_app`).
@@ -137,6 +152,12 @@ class SearchService(ChangeListener):
             self.indexes["user"].load(map(user_document, user_rows)),
         )
 
+    async def in_transaction(
+        self, session: AsyncSession, changes: Sequence[Change]
+    ) -> None:
+        if not self.database.is_sqlite:
+            await write_changes(session, changes, DOCUMENTS)
+
     def committed(self, changes: Sequence[Change]) -> None:
         for change in changes:
             self.apply(change)
@@ -146,8 +167,10 @@ class SearchService(ChangeListener):
         document = DOCUMENTS.get(change.resource)
         if document is None:
             return
-        index = self.indexes[change.resource]
         self.recent.discard(change.data["id"])
+        if self.shared:
+            return  # written in the transaction
+        index = self.indexes[change.resource]
         if change.action == "created":
             # A change from another process can reach a process whose index
             # was built after the change was saved, and so holds it already.
@@ -170,7 +193,7 @@ class SearchService(ChangeListener):
         total = 0
         expansions = []
         for resource in types:
-            result = self.indexes[resource].search(query, 0, offset + limit)
+            result = await self._search_type(resource, query, offset + limit)
             total += result.total
             ranked += [_RankedHit(resource, hit) for hit in result.hits]
             expansions += result.expansions
@@ -198,6 +221,14 @@ class SearchService(ChangeListener):
                 }
             )
         return SearchPage(hits, total)
+
+    async def _search_type(
+        self, resource: ResourceType, query: SearchQuery, limit: int
+    ) -> SearchResult:
+        shared = self.shared.get(resource)
+        if shared is not None:
+            return await shared.search(query, 0, limit)
+        return self.indexes[resource].search(query, 0, limit)
 
     async def _read_items(
         self, page: Sequence[_RankedHit]
