@@ -28,9 +28,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./techcorp.db"
     redis_url: str | None = None
     search_backend: Literal["memory", "postgresql"] | None = None
-    """Where searches are answered: `memory`, an index each process builds at
-    start-up, or `postgresql`, tables all processes share. Unset: `postgresql`
-    on PostgreSQL, `memory` on SQLite."""
+    """Where searches run: `memory`, an index each process builds at start-up,
+    or `postgresql`, tables that all processes share. Unset: `postgresql` on
+    PostgreSQL, `memory` on SQLite."""
 
     jwt_secret: SecretStr | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
@@ -177,7 +177,7 @@ class Settings(BaseSettings):
 
     @property
     def search_engine(self) -> Literal["memory", "postgresql"]:
-        """The search backend in use: `search_backend`, or the database's default."""
+        """The search backend in use: `search_backend`, else the database's default."""
         if self.search_backend is not None:
             return self.search_backend
         return "memory" if self.is_sqlite else "postgresql"

@@ -1,4 +1,4 @@
-"""Choosing where searches are answered."""
+"""The setting that chooses where searches run."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ POSTGRES_URL = "postgresql://techcorp@127.0.0.1:5432/techcorp"
         (POSTGRES_URL, "memory", "memory"),
     ],
 )
-def test_default_follows_the_database(
+def test_default_backend_follows_database(
     database_url: str, chosen: str | None, expected: str
 ) -> None:
     settings = Settings.model_validate(
@@ -31,7 +31,7 @@ def test_default_follows_the_database(
     assert settings.search_engine == expected
 
 
-def test_postgresql_search_on_sqlite_stops_start_up(tmp_path: Path) -> None:
+def test_postgresql_backend_on_sqlite_rejected(tmp_path: Path) -> None:
     cli = CommandLine(tmp_path)
 
     result = cli.run("serve", env={"TECHCORP_SEARCH_BACKEND": "postgresql"})

@@ -145,6 +145,23 @@ async def test_changes_are_written_in_the_transaction(database: Database) -> Non
     assert (await shared.search(SearchQuery(("christine",)), 0, 10)).total == 0
 
 
+async def test_changes_of_one_transaction_net_out(database: Database) -> None:
+    shared = PostgresIndex(database, "user")
+    created = {"id": "usr_2", "email": "lamp.maker@example.com"}
+    renamed = {"id": "usr_2", "email": "desk.maker@example.com"}
+    changes = [
+        Change("user.created", created),
+        Change("user.updated", renamed, previous=created),
+    ]
+
+    async with database.transaction() as session:
+        await write_changes(session, changes, {"user": user_document})
+
+    assert (await shared.search(SearchQuery(("lamp",)), 0, 10)).total == 0
+    assert (await shared.search(SearchQuery(("desk",)), 0, 10)).total == 1
+    assert (await shared.search(SearchQuery(("maker",)), 0, 10)).total == 1
+
+
 async def test_typo_bounds_hold_in_postgresql(database: Database) -> None:
     rng = random.Random(5)
     pairs = []

@@ -66,7 +66,7 @@ async def load_products(
             connection = await session.connection()
             await connection.execute(insert(Product), chunk)
             if not database.is_sqlite:
-                # PostgreSQL searches postings written with their rows.
+                # On PostgreSQL the search reads postings, written with their rows.
                 documents = map(product_row_document, chunk)
                 await add_documents(session, "product", documents)
         added += len(chunk)

@@ -1,4 +1,4 @@
-"""Search answered by PostgreSQL, from tables that every server process shares.
+"""Search in PostgreSQL, from tables that every server process shares.
 
 `search_terms` holds the vocabulary of each document type: every term with
 the number of postings that carry it. `search_postings` holds one row per
@@ -6,7 +6,7 @@ term, field and document. Both are written inside each write transaction
 (`posting_statements`), so a search in any process sees exactly what the
 database holds, and no process builds anything at start-up.
 
-A query is answered in two statements. The first finds each word's
+A query takes two statements. The first finds each word's
 expansions in `search_terms`: the exact term, the terms the last word begins
 (a `text_pattern_ops` btree), and typo candidates from the `pg_trgm` GIN
 index, which Python then checks with the same optimal string alignment
@@ -22,12 +22,16 @@ of its `n + 1` trigrams after `k` typos, which bounds the similarity from
 below (`trigram_threshold`). Words where that bound is too low to use, or
 with letters `pg_trgm` may not count as such, are compared with every term
 of nearby length instead.
+
+NOTE: the bound assumes that `pg_trgm` reads each term as one word. Under a
+database locale where it splits a term at a letter outside ASCII (`bjørn`),
+that term may be missed as a typo of an ASCII query word.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,20 +65,22 @@ from .index import (
 )
 from .text import singular, terms
 
-logger = logging.getLogger(__name__)
-
 SIMILARITY_FLOOR = 0.09
 """`pg_trgm.similarity_threshold` for the `%` operator on search connections.
 
-The lowest bound `trigram_threshold` uses is 0.1 (9 letters, two typos);
-each word's own bound is checked with `similarity` on top.
+`trigram_threshold` uses no bound below it, and its lowest is about 0.1 (9
+letters, two typos). Each word's own bound is then checked with `similarity`.
 """
 
 THRESHOLD_MARGIN = 0.999
-"""Keeps a bound below the exact fraction, as `similarity` is a `real`."""
+"""The factor that keeps a bound below the exact fraction, because `similarity`
+returns a `real`."""
+
+SURROGATES = (0xD800, 0xDFFF)
+"""The code points UTF-8 cannot encode, which the prefix range skips."""
 
 Posting = tuple[str, int, str]
-"""A term, the number of its field, and a document id."""
+"""A term, the number of the field it occurs in, and a document id."""
 
 
 def document_postings(document: Document) -> set[Posting]:
@@ -91,7 +97,7 @@ def posting_statements(
     """Yield the statements that add and remove postings of one type.
 
     Term counts are changed in term order, so two transactions that share
-    terms lock their rows in the same order and never deadlock.
+    terms lock those rows in the same order.
     """
     added, removed = sorted(added), sorted(removed)
     if removed:
@@ -118,20 +124,30 @@ def posting_statements(
 def change_postings(
     changes: Sequence[Change], documents: Mapping[str, Any]
 ) -> dict[str, tuple[set[Posting], set[Posting]]]:
-    """Return the postings to add and to remove, by document type."""
-    by_type: dict[str, tuple[set[Posting], set[Posting]]] = {}
+    """Return the postings to add and to remove, by document type.
+
+    Changes are netted in order, so a document created and renamed in one
+    transaction adds only its final postings.
+    """
+    net: dict[str, Counter[Posting]] = {}
     for change in changes:
         make = documents.get(change.resource)
         if make is None:
             continue
-        added, removed = by_type.setdefault(change.resource, (set(), set()))
+        counts = net.setdefault(change.resource, Counter())
         before = change.data if change.action == "deleted" else change.previous
         after = None if change.action == "deleted" else change.data
-        old = document_postings(make(before)) if before is not None else set()
-        new = document_postings(make(after)) if after is not None else set()
-        added |= new - old
-        removed |= old - new
-    return by_type
+        if before is not None:
+            counts.subtract(document_postings(make(before)))
+        if after is not None:
+            counts.update(document_postings(make(after)))
+    return {
+        resource: (
+            {posting for posting, count in counts.items() if count > 0},
+            {posting for posting, count in counts.items() if count < 0},
+        )
+        for resource, counts in net.items()
+    }
 
 
 def _posting_arrays(document_type: str, postings: list[Posting]) -> dict[str, Any]:
@@ -263,8 +279,10 @@ def _prefix_end(prefix: str) -> str:
     `text_pattern_ops` compares strings byte by byte, which for UTF-8 is code
     point order, as Python's.
     """
-    last = min(ord(prefix[-1]) + 1, sys.maxunicode)
-    return prefix[:-1] + chr(last)
+    following = min(ord(prefix[-1]) + 1, sys.maxunicode)
+    if SURROGATES[0] <= following <= SURROGATES[1]:
+        following = SURROGATES[1] + 1  # not encodable in UTF-8
+    return prefix[:-1] + chr(following)
 
 
 def expand_words(
@@ -427,7 +445,7 @@ def rank(
 
 
 class PostgresIndex:
-    """The search of one document type, answered from the shared tables."""
+    """The search of one document type, in the shared tables."""
 
     def __init__(self, database: Database, document_type: str) -> None:
         self.database = database

@@ -18,12 +18,12 @@ same 2-CPU machine (`docs/benchmarks.md` has the figures through HTTP).
 Writes by other processes reach the index through the change feed
 (`core/feed.py`), which hands them to `committed` within one poll.
 
-On PostgreSQL the search can instead be answered by the database
+On PostgreSQL the database can run the search instead
 (`postgres.py`, `search_backend = "postgresql"`): the term and postings
 tables are written inside each write transaction (`in_transaction`), so
 every process searches the same index, which is in step with the database
 at every commit, and nothing is built at start-up. The tables are kept up
-to date on PostgreSQL whichever backend answers, so switching is safe.
+to date on PostgreSQL whichever backend searches, so switching is safe.
 """
 
 from __future__ import annotations
@@ -107,7 +107,9 @@ class _RankedHit:
 class SearchService(ChangeListener):
     def __init__(self, database: Database, backend: SearchBackend = "memory") -> None:
         if backend == "postgresql" and database.is_sqlite:
-            raise ValueError("the postgresql search backend needs PostgreSQL")
+            raise ValueError(
+                "the postgresql search backend needs a PostgreSQL database"
+            )
         self.database = database
         self.backend = backend
         self.indexes: dict[str, SearchIndex] = {
@@ -123,9 +125,9 @@ class SearchService(ChangeListener):
         self.recent = RecentItems()
 
     async def start(self) -> None:
-        """Build both indexes from the database, unless PostgreSQL searches."""
+        """Build both indexes from the database, unless PostgreSQL runs the search."""
         if self.shared:
-            logger.info("search answered by PostgreSQL")
+            logger.info("search runs in PostgreSQL")
             return
         started = time.perf_counter()
         # A served app freezes the built index out of the garbage
