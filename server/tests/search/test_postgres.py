@@ -12,7 +12,9 @@ from sqlalchemy import text
 from techcorp_server.core.changes import Change
 from techcorp_server.core.db import Database
 from techcorp_server.core.migrate import upgrade_to_head
-from techcorp_server.search.documents import user_document
+from techcorp_server.demo.catalog import generate_products
+from techcorp_server.demo.loader import load_products
+from techcorp_server.search.documents import product_row_document, user_document
 from techcorp_server.search.index import MemoryIndex, SearchQuery
 from techcorp_server.search.postgres import (
     PostgresIndex,
@@ -112,6 +114,19 @@ async def test_pages_match_memory_index(database: Database) -> None:
     for offset in range(0, 200, 7):
         found = await shared.search(query, offset, 7)
         assert found.hits == memory.search(query, offset, 7).hits
+
+
+async def test_loaded_catalog_is_searchable(database: Database) -> None:
+    products = list(generate_products(200, 3))
+    memory = MemoryIndex(3)
+    memory.load(map(product_row_document, products))
+
+    await load_products(database, products)
+
+    shared = PostgresIndex(database, "product")
+    for product in products[:20]:
+        query = SearchQuery(tuple(query_words(product["name"])))
+        await assert_same_hits(shared, memory, query)
 
 
 async def test_changes_are_written_in_the_transaction(database: Database) -> None:
