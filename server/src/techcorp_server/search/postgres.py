@@ -374,16 +374,12 @@ _RANK = """
       SELECT * FROM unnest(
         CAST(:words AS integer[]), CAST(:terms AS text[]), CAST(:costs AS integer[])
       )
-    ), matched AS (
-      SELECT p.document_id, e.word, min(e.cost + (p.field << {field_shift})) AS cost
+    ), ranked AS (
+      SELECT p.document_id, {key} AS key
       FROM expansion AS e
       JOIN search_postings AS p
         ON p.document_type = :document_type AND p.term = e.term
-      GROUP BY p.document_id, e.word
-    ), ranked AS (
-      SELECT document_id,
-        sum(cost) + (:word_count - count(*)) * {unmatched} AS key
-      FROM matched GROUP BY document_id
+      GROUP BY p.document_id
     )
     SELECT ranked.document_id, ranked.key, count(*) OVER () AS total
     FROM ranked {filters}
@@ -391,8 +387,17 @@ _RANK = """
     LIMIT :limit
 """
 
+_WORD_COST = (
+    f"coalesce(min(e.cost + (p.field << {FIELD_SHIFT})) FILTER (WHERE e.word = {{}}), "
+    f"{UNMATCHED})"
+)
+"""The best penalty of one query word in a document, or `UNMATCHED`."""
 
-def _rank_statement(query: SearchQuery) -> TextClause:
+
+def _rank_statement(query: SearchQuery, word_count: int) -> TextClause:
+    # One aggregate per word in a single grouping took about a fifth less
+    # time than grouping by document and word first, then by document.
+    key = " + ".join(_WORD_COST.format(word) for word in range(word_count))
     conditions = []
     if query.category is not None:
         conditions.append("products.category = :category")
@@ -405,9 +410,7 @@ def _rank_statement(query: SearchQuery) -> TextClause:
         filters = "JOIN products ON products.id = ranked.document_id WHERE " + (
             " AND ".join(conditions)
         )
-    return text(
-        _RANK.format(field_shift=FIELD_SHIFT, unmatched=UNMATCHED, filters=filters)
-    )
+    return text(_RANK.format(key=key, filters=filters))
 
 
 def rank(
@@ -427,13 +430,12 @@ def rank(
     if not terms_:
         return [], 0
     rows = connection.execute(
-        _rank_statement(query),
+        _rank_statement(query, len(expansions)),
         {
             "document_type": document_type,
             "words": words,
             "terms": terms_,
             "costs": costs,
-            "word_count": len(expansions),
             "limit": max(limit, 1),
             "category": query.category,
             "min_cents": query.min_cents,
