@@ -1,10 +1,10 @@
 """Search in PostgreSQL, from tables that every server process shares.
 
-`search_terms` holds the vocabulary of each document type: every term with
-the number of postings that carry it. `search_postings` holds one row per
-term, field and document. Both are written inside each write transaction
+`search_terms` contains the vocabulary of each document type: every term
+with the number of postings that carry it. `search_postings` contains one
+row per term, field and document. Both are written inside each write transaction
 (`posting_statements`), so a search in any process sees exactly what the
-database holds, and no process builds anything at start-up.
+database contains, and no process builds anything at start-up.
 
 A query takes two statements. The first finds each word's
 expansions in `search_terms`: the exact term, the terms the last word begins
@@ -198,7 +198,7 @@ _COUNT_TERMS = text(
 def trigram_threshold(word: str, typos: int) -> float | None:
     """Return a similarity every term within `typos` of `word` reaches.
 
-    None when no bound at or above `SIMILARITY_FLOOR` holds: the word has
+    None when no bound at or above `SIMILARITY_FLOOR` applies: the word has
     repeated trigrams, letters outside ASCII, or too few trigrams.
     """
     if not word.isascii() or not word.isalnum():
@@ -421,20 +421,20 @@ def rank(
     limit: int,
 ) -> tuple[list[Hit], int]:
     """Return the best `limit` hits for `expansions` and the number of matches."""
-    words, terms_, costs = [], [], []
+    words, expanded_terms, costs = [], [], []
     for position, expanded in enumerate(expansions):
         for expansion in expanded:
             words.append(position)
-            terms_.append(expansion.term)
+            expanded_terms.append(expansion.term)
             costs.append(penalty(expansion.typos, 0, expansion.kind))
-    if not terms_:
+    if not expanded_terms:
         return [], 0
     rows = connection.execute(
         _rank_statement(query, len(expansions)),
         {
             "document_type": document_type,
             "words": words,
-            "terms": terms_,
+            "terms": expanded_terms,
             "costs": costs,
             "limit": max(limit, 1),
             "category": query.category,
@@ -453,19 +453,24 @@ class PostgresIndex:
         self.database = database
         self.document_type = document_type
 
-    async def search(self, query: SearchQuery, offset: int, limit: int) -> SearchResult:
+    def search_in(
+        self, connection: Connection, query: SearchQuery, limit: int
+    ) -> SearchResult:
+        """Return the best `limit` hits and the total, on an open connection."""
         words = query.words[:MAX_QUERY_WORDS]
         if not words:
             return SearchResult([], 0, [])
+        expansions = expand_words(connection, self.document_type, words)
+        hits, total = rank(connection, self.document_type, query, expansions, limit)
+        return SearchResult(hits, total, expansions)
 
-        def read(connection: Connection) -> SearchResult:
-            expansions = expand_words(connection, self.document_type, words)
-            hits, total = rank(
-                connection, self.document_type, query, expansions, offset + limit
-            )
-            return SearchResult(hits[offset:], total, expansions)
-
-        return await self.database.run_read(read)
+    async def search(self, query: SearchQuery, offset: int, limit: int) -> SearchResult:
+        """Return the hits `offset` to `offset + limit` and the total."""
+        result = await self.database.run_read(
+            lambda connection: self.search_in(connection, query, offset + limit)
+        )
+        result.hits = result.hits[offset:]
+        return result
 
 
 def lower_similarity_threshold(database: Database) -> None:
