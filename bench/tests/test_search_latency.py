@@ -154,3 +154,14 @@ def test_parse_args_rejects_bad_sizes() -> None:
         parse_args(["--sizes=0"])
     assert parse_args([]).sizes == [100_000, 1_000_000]
     assert search_latency.SECTION == "search"
+
+
+def test_backends_option() -> None:
+    args = parse_args(["--sizes=1000", "--backends=memory,postgresql"])
+
+    assert args.backends == ["memory", "postgresql"]
+    assert "--backends=memory,postgresql" in search_latency.command_line(args)
+    assert "--backends" not in search_latency.command_line(parse_args([]))
+    for wrong in ("postgresql", "memory,sqlite", ""):
+        with pytest.raises(SystemExit):
+            parse_args([f"--backends={wrong}"])

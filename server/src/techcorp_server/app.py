@@ -145,7 +145,7 @@ def build_services(settings: Settings) -> Services:
     auth = AuthService(settings, database)
     deliveries = DeliveryWorker(database, settings)
     changes.subscribe(EventOutbox(on_commit=deliveries.wake))
-    search = SearchService(database)
+    search = SearchService(database, settings.search_engine)
     catalog = ProductCatalog(
         database,
         cache_entries=settings.list_cache_entries,

@@ -11,7 +11,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -27,6 +27,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./techcorp.db"
     redis_url: str | None = None
+    search_backend: Literal["memory", "postgresql"] | None = None
+    """Where searches run: `memory`, an index each process builds at start-up,
+    or `postgresql`, tables that all processes share. Unset: `postgresql` on
+    PostgreSQL, `memory` on SQLite."""
 
     jwt_secret: SecretStr | None = None
     token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
@@ -154,9 +158,29 @@ class Settings(BaseSettings):
                 return "postgresql+asyncpg:" + value.removeprefix(prefix)
         return value
 
+    @field_validator("search_backend")
+    @classmethod
+    def _search_backend_fits_database(
+        cls, value: str | None, info: ValidationInfo
+    ) -> str | None:
+        database_url = info.data.get("database_url", "")
+        if value == "postgresql" and database_url.startswith("sqlite"):
+            raise ValueError(
+                "'postgresql' needs a PostgreSQL TECHCORP_DATABASE_URL; "
+                "use 'memory' on SQLite, or leave it unset"
+            )
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def search_engine(self) -> Literal["memory", "postgresql"]:
+        """The search backend in use: `search_backend`, else the database's default."""
+        if self.search_backend is not None:
+            return self.search_backend
+        return "memory" if self.is_sqlite else "postgresql"
 
 
 @lru_cache(maxsize=1)

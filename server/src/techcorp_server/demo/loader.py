@@ -18,6 +18,8 @@ from sqlalchemy import func, insert, select
 from ..core.db import Database
 from ..core.errors import ConflictError
 from ..products.models import Product
+from ..search.documents import product_row_document
+from ..search.postgres import add_documents
 from ..users.service import UserService
 from .catalog import ProductRow
 
@@ -63,6 +65,10 @@ async def load_products(
         async with database.transaction() as session:
             connection = await session.connection()
             await connection.execute(insert(Product), chunk)
+            if not database.is_sqlite:
+                # On PostgreSQL the search reads postings, written with their rows.
+                documents = map(product_row_document, chunk)
+                await add_documents(session, "product", documents)
         added += len(chunk)
         if on_progress is not None:
             on_progress(len(chunk))

@@ -1,1 +1,1 @@
-"""Fuzzy search over products and users, from an index kept in memory."""
+"""Fuzzy search over products and users, in memory or in PostgreSQL."""

@@ -92,11 +92,10 @@ class SearchResult:
 
 
 class SearchIndex(Protocol):
-    """The operations the search endpoint needs from an index of one type.
+    """The operations the search endpoint needs from an in-memory index of one type.
 
-    A PostgreSQL implementation (pg_trgm candidates ranked in the database)
-    would make `add`, `update` and `remove` no-ops, because the table is
-    the index.
+    The PostgreSQL search (`postgres.PostgresIndex`) has only `search`,
+    because its tables are written in each write's transaction.
     """
 
     def load(self, documents: Iterable[Document]) -> int:

@@ -15,16 +15,15 @@ PostgreSQL pg_trgm with a GIN index 43/493 ms. The bitmap index alone took
 p50 0.09 ms for `bench/search_latency.py`'s query set at 1M products on the
 same 2-CPU machine (`docs/benchmarks.md` has the figures through HTTP).
 
-NOTE: writes by other processes (a second server, `techcorp-server
-demo-data`) reach this index only at the next start. With several server
-processes on PostgreSQL, each process would instead follow an ordered table
-of changes: the write transaction appends the change (the `in_transaction`
-hook, as an event outbox does), every process polls or LISTENs for rows
-after the last sequence number it applied, and applies them through the
-same `apply` method. The index then lags the database by at most one poll,
-and a restarted process rebuilds from the table and resumes from the
-sequence number read with it. `SearchIndex` is also the seam for moving
-the search into the database (pg_trgm), where the table is the index.
+Writes by other processes reach the index through the change feed
+(`core/feed.py`), which hands them to `committed` within one poll.
+
+On PostgreSQL the database can run the search instead
+(`postgres.py`, `search_backend = "postgresql"`): the term and postings
+tables are written inside each write transaction (`in_transaction`), so
+every process searches the same index, which is in step with the database
+at every commit, and nothing is built at start-up. The tables are kept up
+to date on PostgreSQL whichever backend searches, so switching is safe.
 """
 
 from __future__ import annotations
@@ -32,11 +31,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from ..core.changes import Change, ChangeListener
@@ -62,12 +62,16 @@ from .index import (
     MemoryIndex,
     SearchIndex,
     SearchQuery,
+    SearchResult,
 )
 from .items import RecentItems
+from .postgres import PostgresIndex, lower_similarity_threshold, write_changes
 
 logger = logging.getLogger(__name__)
 
 ResourceType = Literal["product", "user"]
+T = TypeVar("T")
+SearchBackend = Literal["memory", "postgresql"]
 
 BUILD_BATCH_ROWS = 10_000
 """Rows fetched from the database at a time while the indexes are built."""
@@ -102,16 +106,30 @@ class _RankedHit:
 
 
 class SearchService(ChangeListener):
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, backend: SearchBackend = "memory") -> None:
+        if backend == "postgresql" and database.is_sqlite:
+            raise ValueError(
+                "the postgresql search backend needs a PostgreSQL database"
+            )
         self.database = database
+        self.backend = backend
         self.indexes: dict[str, SearchIndex] = {
             "product": MemoryIndex(len(PRODUCT_FIELDS)),
             "user": MemoryIndex(len(USER_INDEX_FIELDS)),
         }
+        self.shared: dict[str, PostgresIndex] = {}
+        if backend == "postgresql":
+            self.shared = {
+                resource: PostgresIndex(database, resource) for resource in DOCUMENTS
+            }
+            lower_similarity_threshold(database)
         self.recent = RecentItems()
 
     async def start(self) -> None:
-        """Build both indexes from the database."""
+        """Build both indexes from the database, unless PostgreSQL runs the search."""
+        if self.shared:
+            logger.info("search runs in PostgreSQL")
+            return
         started = time.perf_counter()
         # A served app freezes the built index out of the garbage
         # collector's reach (see `create_app`).
@@ -137,6 +155,12 @@ class SearchService(ChangeListener):
             self.indexes["user"].load(map(user_document, user_rows)),
         )
 
+    async def in_transaction(
+        self, session: AsyncSession, changes: Sequence[Change]
+    ) -> None:
+        if not self.database.is_sqlite:
+            await write_changes(session, changes, DOCUMENTS)
+
     def committed(self, changes: Sequence[Change]) -> None:
         for change in changes:
             self.apply(change)
@@ -146,8 +170,10 @@ class SearchService(ChangeListener):
         document = DOCUMENTS.get(change.resource)
         if document is None:
             return
-        index = self.indexes[change.resource]
         self.recent.discard(change.data["id"])
+        if self.shared:
+            return  # written in the transaction
+        index = self.indexes[change.resource]
         if change.action == "created":
             # A change from another process can reach a process whose index
             # was built after the change was saved, and so holds it already.
@@ -166,64 +192,128 @@ class SearchService(ChangeListener):
         limit: int,
     ) -> SearchPage:
         """Return one page of hits of `types`, merged into one ranking."""
-        ranked: list[_RankedHit] = []
-        total = 0
-        expansions = []
-        for resource in types:
-            result = self.indexes[resource].search(query, 0, offset + limit)
-            total += result.total
-            ranked += [_RankedHit(resource, hit) for hit in result.hits]
-            expansions += result.expansions
-        matcher = Matcher.of(query.words, expansions)
-
-        # Equal keys: newest first. Ids sort by creation time after their
-        # type prefix, and both sorts are stable.
-        ranked.sort(key=lambda entry: entry.hit.id.partition("_")[2], reverse=True)
-        ranked.sort(key=lambda entry: entry.hit.key)
-        page = ranked[offset : offset + limit]
-        items = await self._read_items(page)
-
-        hits = []
-        for entry in page:
-            item = items.get(entry.hit.id)
-            if item is None:
-                continue  # deleted after the index was read
-            fields = PRODUCT_FIELDS if entry.type == "product" else USER_FIELDS
-            hits.append(
-                {
-                    "type": entry.type,
-                    "score": hit_score(entry.hit.key, len(query.words)),
-                    "item": item,
-                    "highlights": highlights(item, fields, matcher),
-                }
+        if self.shared:
+            # One connection for the ranking and the items saves the round
+            # trips of a second checkout.
+            return await self._read_shared(
+                lambda connection: self._search_shared(
+                    connection, query, types, offset, limit
+                )
             )
-        return SearchPage(hits, total)
+        results = [
+            (resource, self.indexes[resource].search(query, 0, offset + limit))
+            for resource in types
+        ]
+        page, total, matcher = _merge(query, results, offset, limit)
+        missing = self._recent_items(page)
+        if missing.ids:
+            read = await self.database.run_read(
+                lambda connection: _read_rows(connection, *missing.ids)
+            )
+            missing.store(read)
+        return SearchPage(_render(query, page, missing.items, matcher), total)
 
-    async def _read_items(
-        self, page: Sequence[_RankedHit]
-    ) -> dict[str, dict[str, Any]]:
-        """Return the items of `page` by id, from memory or else the database."""
-        items: dict[str, dict[str, Any]] = {}
-        product_ids: list[str] = []
-        user_ids: list[str] = []
+    def _search_shared(
+        self,
+        connection: Connection,
+        query: SearchQuery,
+        types: Sequence[ResourceType],
+        offset: int,
+        limit: int,
+    ) -> SearchPage:
+        results = [
+            (
+                resource,
+                self.shared[resource].search_in(connection, query, offset + limit),
+            )
+            for resource in types
+        ]
+        page, total, matcher = _merge(query, results, offset, limit)
+        missing = self._recent_items(page)
+        if missing.ids:
+            missing.store(_read_rows(connection, *missing.ids))
+        return SearchPage(_render(query, page, missing.items, matcher), total)
+
+    async def _read_shared(self, read: Callable[[Connection], T]) -> T:
+        # Autocommit skips BEGIN and ROLLBACK: each statement reads what is
+        # committed when it starts, which is all a search needs.
+        async with self.database.engine.connect() as connection:
+            autocommit = await connection.execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+            return await autocommit.run_sync(read)
+
+    def _recent_items(self, page: Sequence[_RankedHit]) -> _PageItems:
+        """Return the items of `page` kept in memory, and the ids of the others."""
+        found = _PageItems(self.recent, self.recent.generation)
         for entry in page:
             item = self.recent.get(entry.hit.id)
             if item is not None:
-                items[entry.hit.id] = item
+                found.items[entry.hit.id] = item
             elif entry.type == "product":
-                product_ids.append(entry.hit.id)
+                found.ids[0].append(entry.hit.id)
             else:
-                user_ids.append(entry.hit.id)
-        if not product_ids and not user_ids:
-            return items
+                found.ids[1].append(entry.hit.id)
+        return found
 
-        generation = self.recent.generation
-        read = await self.database.run_read(
-            lambda connection: _read_rows(connection, product_ids, user_ids)
+
+@dataclass(slots=True)
+class _PageItems:
+    """The items of a page by id, and the product and user ids still to read."""
+
+    recent: RecentItems
+    generation: int
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ids: tuple[list[str], list[str]] = field(default_factory=lambda: ([], []))
+
+    def store(self, read: dict[str, dict[str, Any]]) -> None:
+        self.recent.put_all(read, self.generation)
+        self.items.update(read)
+
+
+def _merge(
+    query: SearchQuery,
+    results: list[tuple[ResourceType, SearchResult]],
+    offset: int,
+    limit: int,
+) -> tuple[list[_RankedHit], int, Matcher]:
+    """Return the page of the merged ranking, the total and the highlighter."""
+    ranked: list[_RankedHit] = []
+    total = 0
+    expansions = []
+    for resource, result in results:
+        total += result.total
+        ranked += [_RankedHit(resource, hit) for hit in result.hits]
+        expansions += result.expansions
+
+    # Equal keys: newest first. Ids sort by creation time after their
+    # type prefix, and both sorts are stable.
+    ranked.sort(key=lambda entry: entry.hit.id.partition("_")[2], reverse=True)
+    ranked.sort(key=lambda entry: entry.hit.key)
+    return ranked[offset : offset + limit], total, Matcher.of(query.words, expansions)
+
+
+def _render(
+    query: SearchQuery,
+    page: list[_RankedHit],
+    items: dict[str, dict[str, Any]],
+    matcher: Matcher,
+) -> list[dict[str, Any]]:
+    hits = []
+    for entry in page:
+        item = items.get(entry.hit.id)
+        if item is None:
+            continue  # deleted after the index was read
+        fields = PRODUCT_FIELDS if entry.type == "product" else USER_FIELDS
+        hits.append(
+            {
+                "type": entry.type,
+                "score": hit_score(entry.hit.key, len(query.words)),
+                "item": item,
+                "highlights": highlights(item, fields, matcher),
+            }
         )
-        self.recent.put_all(read, generation)
-        items.update(read)
-        return items
+    return hits
 
 
 def _read_rows(
