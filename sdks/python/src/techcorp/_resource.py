@@ -21,8 +21,13 @@ if TYPE_CHECKING:
 
 
 def path(template: str, *ids: str) -> str:
-    """Fill `{}` slots with ids, escaped so that an id cannot change the path."""
-    return template.format(*(quote(id_, safe="") for id_ in ids))
+    """Fill `{}` slots with ids, escaped so that an id cannot change the path.
+
+    Dots are escaped too: httpx resolves a `.` or `..` segment (RFC 3986
+    section 5.2.4), so the id `..` would otherwise send the request to the
+    parent path.
+    """
+    return template.format(*(quote(id_, safe="").replace(".", "%2E") for id_ in ids))
 
 
 def with_page(spec: RequestSpec, page: int) -> RequestSpec:
@@ -52,8 +57,10 @@ class SyncResource:
         path: str,
         params: Mapping[str, Any],
         options: RequestOptions,
+        reachable: int | None = None,
     ) -> SyncPage[ModelT]:
-        return self._client._page(model, RequestSpec("GET", path, params), options)
+        spec = RequestSpec("GET", path, params)
+        return self._client._page(model, spec, options, reachable)
 
 
 class AsyncResource:
@@ -74,6 +81,9 @@ class AsyncResource:
         path: str,
         params: Mapping[str, Any],
         options: RequestOptions,
+        reachable: int | None = None,
     ) -> AsyncPageRequest[ModelT]:
         spec = RequestSpec("GET", path, params)
-        return AsyncPageRequest(lambda: self._client._page(model, spec, options))
+        return AsyncPageRequest(
+            lambda: self._client._page(model, spec, options, reachable)
+        )
