@@ -17,9 +17,14 @@ from decimal import Decimal
 from typing import Any, TypedDict, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from ._errors import APIError, error_for_exception, error_for_response
+from ._errors import (
+    APIError,
+    error_for_exception,
+    error_for_invalid_body,
+    error_for_response,
+)
 from ._retries import Failure, RetryPolicy, is_replayable
 from ._retries import retry_wait as policy_wait
 from ._version import __version__
@@ -271,7 +276,10 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 def parse(model: type[ModelT], response: httpx.Response) -> ModelT:
-    return model.model_validate_json(response.content)
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise error_for_invalid_body(response, model.__name__, exc) from exc
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -8,9 +8,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from ._base import ModelT, RequestOptions, RequestSpec
+from ._errors import error_for_invalid_body
 from .pagination import AsyncPageRequest, Envelope
 
 if TYPE_CHECKING:
@@ -36,7 +37,11 @@ def with_page(spec: RequestSpec, page: int) -> RequestSpec:
 
 def parse_envelope(model: type[ModelT], response: httpx.Response) -> Envelope[ModelT]:
     adapter: TypeAdapter[Envelope[ModelT]] = TypeAdapter(Envelope[model])  # type: ignore[valid-type]
-    return adapter.validate_json(response.content)
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        expected = f"page of {model.__name__}"
+        raise error_for_invalid_body(response, expected, exc) from exc
 
 
 class SyncResource:
