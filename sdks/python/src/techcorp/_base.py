@@ -191,6 +191,9 @@ class Call:
     ) -> httpx.Request:
         headers = dict(self.headers)
         if token is not None:
+            # The client's token replaces one in `extra_headers` in any
+            # letter case; two Authorization headers get a 401.
+            headers = {n: v for n, v in headers.items() if n.lower() != "authorization"}
             headers["Authorization"] = f"Bearer {token}"
         return http.build_request(
             self.spec.method,
