@@ -123,6 +123,11 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
     ) -> ClientConfig:
         base_url = base_url or os.environ.get("TECHCORP_BASE_URL") or DEFAULT_BASE_URL
+        if httpx.URL(base_url).scheme not in ("http", "https"):
+            raise ValueError(
+                f"base_url {base_url!r} must start with http:// or https://, "
+                "such as http://127.0.0.1:8000."
+            )
         headers = {"User-Agent": f"techcorp-sdk-python/{__version__}"}
         return cls(
             base_url=base_url.rstrip("/"),
