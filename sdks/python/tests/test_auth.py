@@ -190,3 +190,9 @@ def test_short_lived_token_refreshed_at_half_life() -> None:
     assert cache.fresh() == "short"
     clock.now += 1
     assert cache.fresh() is None
+
+
+@pytest.mark.parametrize("base_url", ["127.0.0.1:8000", "ftp://127.0.0.1", "api"])
+def test_base_url_without_http_scheme_is_refused_early(base_url: str) -> None:
+    with pytest.raises(ValueError, match="must start with http:// or https://"):
+        TechCorp(client_id="id", client_secret="secret", base_url=base_url)

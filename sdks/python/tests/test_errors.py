@@ -9,9 +9,15 @@ import httpx
 import pytest
 
 import techcorp
-from techcorp import ConflictError, NotFoundError, TechCorp
+from techcorp import (
+    APIResponseValidationError,
+    ConflictError,
+    NotFoundError,
+    TechCorp,
+)
 from techcorp._errors import error_for_response
 
+from .mock_api import MockAPI
 from .vectors import cases
 
 
@@ -80,3 +86,22 @@ def test_conflict_for_a_taken_email(client: TechCorp) -> None:
             max_retries=0,
         )
     assert raised.value.status == 409
+
+
+@pytest.mark.parametrize(
+    ("content_type", "content"),
+    [("text/html", b"<html>Welcome</html>"), ("application/json", b'{"foo": 1}')],
+)
+def test_products_get_and_list_with_a_foreign_success_body(
+    content_type: str, content: bytes
+) -> None:
+    reply = httpx.Response(200, headers={"Content-Type": content_type}, content=content)
+    client = MockAPI([reply, reply]).client()
+
+    with pytest.raises(APIResponseValidationError, match="not a valid Product") as got:
+        client.products.get("prd_1")
+    with pytest.raises(APIResponseValidationError, match="page of Product"):
+        client.products.list()
+
+    assert isinstance(got.value, techcorp.TechCorpError)
+    assert (got.value.status, got.value.body) == (200, content.decode())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from techcorp import AsyncTechCorp, TechCorp
 
+from .mock_api import PRODUCT, MockAPI, json_reply
 from .server import LocalServer, admin_client
 
 PRODUCTS = 25
@@ -69,3 +71,50 @@ async def test_async_for_walks_every_page(
     assert len(ids) == len(set(ids)) == PRODUCTS
     assert first.total == PRODUCTS
     assert capped == ids[:9]
+
+
+def _hits(count: int) -> list[dict[str, object]]:
+    hit = {"type": "product", "score": 1.0, "item": PRODUCT, "highlights": []}
+    return [hit] * count
+
+
+def _search_page(page: int, limit: int, total: int) -> httpx.Response:
+    body = {"data": _hits(limit), "page": page, "limit": limit, "total": total}
+    return json_reply(200, body)
+
+
+def test_search_iteration_stops_at_the_reachable_hits() -> None:
+    # The API refuses a search page that starts after the first 1,000 hits,
+    # while `total` counts every hit.
+    api = MockAPI([_search_page(n, 100, 1433) for n in range(1, 12)])
+    client = api.client()
+    first = client.search.query("e", limit=100)
+
+    hits = list(first)
+
+    assert (first.total, first.total_pages) == (1433, 15)
+    assert len(hits) == 1000
+    assert len(api.requests) == 10
+    assert api.requests[-1].url.params["page"] == "10"
+
+
+async def test_async_search_iteration_stops_at_the_reachable_hits() -> None:
+    api = MockAPI([_search_page(n, 100, 1433) for n in range(1, 12)])
+    client = api.async_client()
+
+    hits = [hit async for hit in client.search.query("e", limit=100)]
+
+    assert len(hits) == 1000
+    assert len(api.requests) == 10
+
+
+def test_empty_page_ends_the_iteration() -> None:
+    # A page that is empty although `total` counts more (items deleted
+    # meanwhile, or a proxy that ignores `page`) must not loop forever.
+    empty = {"data": [], "page": 1, "limit": 20, "total": 10_000}
+    api = MockAPI([json_reply(200, empty)] * 3)
+    page = api.client().products.list()
+
+    assert list(page) == []
+    assert not page.has_next_page
+    assert len(api.requests) == 1

@@ -201,3 +201,13 @@ def test_member_is_refused_admin_operations(
         with pytest.raises(BadRequestError) as invalid:
             member.products.list(limit=500)
         assert invalid.value.error == "bad_request"
+
+
+@pytest.mark.parametrize("product_id", [".", "..", "prd_1..", "prd_1?limit=1"])
+def test_product_ids_with_dots_or_queries_stay_in_the_path(
+    client: TechCorp, product_id: str
+) -> None:
+    with pytest.raises(NotFoundError) as raised:
+        client.products.get(product_id)
+
+    assert raised.value.message == f"No product has the id '{product_id}'."

@@ -212,3 +212,11 @@ async def test_async_client_refreshes_a_refused_token() -> None:
         await client.products.get("prd_1")
 
     assert api.tokens_issued == 2
+
+
+def test_extra_headers_authorization_in_lower_case() -> None:
+    api = MockAPI([json_reply(200, PRODUCT)])
+
+    api.client().products.get("prd_1", extra_headers={"authorization": "Bearer x"})
+
+    assert api.requests[0].headers.get_list("Authorization") == ["Bearer token-1"]

@@ -202,3 +202,11 @@ def test_construct_event_requires_standard_headers() -> None:
 
     with pytest.raises(WebhookVerificationError, match="Missing webhook header"):
         construct_event(body, only_hex, WHSEC)
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'"user.created"', b"42", b"null"])
+def test_construct_event_with_a_signed_non_object_body(
+    body: bytes,
+) -> None:
+    with pytest.raises(WebhookVerificationError, match="not a valid event"):
+        construct_event(body, sign(body, WHSEC), WHSEC)

@@ -17,9 +17,14 @@ from decimal import Decimal
 from typing import Any, TypedDict, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from ._errors import APIError, error_for_exception, error_for_response
+from ._errors import (
+    APIError,
+    error_for_exception,
+    error_for_invalid_body,
+    error_for_response,
+)
 from ._retries import Failure, RetryPolicy, is_replayable
 from ._retries import retry_wait as policy_wait
 from ._version import __version__
@@ -118,6 +123,11 @@ class ClientConfig:
         default_headers: Mapping[str, str] | None,
     ) -> ClientConfig:
         base_url = base_url or os.environ.get("TECHCORP_BASE_URL") or DEFAULT_BASE_URL
+        if httpx.URL(base_url).scheme not in ("http", "https"):
+            raise ValueError(
+                f"base_url {base_url!r} must start with http:// or https://, "
+                "such as http://127.0.0.1:8000."
+            )
         headers = {"User-Agent": f"techcorp-sdk-python/{__version__}"}
         return cls(
             base_url=base_url.rstrip("/"),
@@ -186,6 +196,9 @@ class Call:
     ) -> httpx.Request:
         headers = dict(self.headers)
         if token is not None:
+            # The client's token replaces one in `extra_headers` in any
+            # letter case; two Authorization headers get a 401.
+            headers = {n: v for n, v in headers.items() if n.lower() != "authorization"}
             headers["Authorization"] = f"Bearer {token}"
         return http.build_request(
             self.spec.method,
@@ -271,7 +284,10 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
 def parse(model: type[ModelT], response: httpx.Response) -> ModelT:
-    return model.model_validate_json(response.content)
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise error_for_invalid_body(response, model.__name__, exc) from exc
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -162,12 +162,19 @@ class TechCorp(_ClientBase[httpx.Client]):
         return parse(model, self._send(spec, options))
 
     def _page(
-        self, model: type[ModelT], spec: RequestSpec, options: RequestOptions
+        self,
+        model: type[ModelT],
+        spec: RequestSpec,
+        options: RequestOptions,
+        reachable: int | None = None,
     ) -> SyncPage[ModelT]:
         envelope = parse_envelope(model, self._send(spec, options))
         return SyncPage(
             **dict(envelope),
-            fetch_page=lambda page: self._page(model, with_page(spec, page), options),
+            reachable=reachable,
+            fetch_page=lambda page: self._page(
+                model, with_page(spec, page), options, reachable
+            ),
         )
 
     def _send(self, spec: RequestSpec, options: RequestOptions) -> httpx.Response:
@@ -248,12 +255,19 @@ class AsyncTechCorp(_ClientBase[httpx.AsyncClient]):
         return parse(model, await self._send(spec, options))
 
     async def _page(
-        self, model: type[ModelT], spec: RequestSpec, options: RequestOptions
+        self,
+        model: type[ModelT],
+        spec: RequestSpec,
+        options: RequestOptions,
+        reachable: int | None = None,
     ) -> AsyncPage[ModelT]:
         envelope = parse_envelope(model, await self._send(spec, options))
         return AsyncPage(
             **dict(envelope),
-            fetch_page=lambda page: self._page(model, with_page(spec, page), options),
+            reachable=reachable,
+            fetch_page=lambda page: self._page(
+                model, with_page(spec, page), options, reachable
+            ),
         )
 
     async def _send(self, spec: RequestSpec, options: RequestOptions) -> httpx.Response:

@@ -15,6 +15,7 @@ import httpx
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
@@ -70,6 +71,11 @@ class APIConnectionError(APIError):
 
 class APITimeoutError(APIConnectionError):
     """No response arrived within the timeout."""
+
+
+class APIResponseValidationError(APIError):
+    """A success response whose body is not the documented model, such as
+    an HTML page from a proxy or another service at `base_url`."""
 
 
 class APIStatusError(APIError):
@@ -178,6 +184,21 @@ def error_for_response(response: httpx.Response) -> APIStatusError:
         request_id=request_id if isinstance(request_id, str) else None,
         headers=response.headers,
         body=body,
+    )
+
+
+def error_for_invalid_body(
+    response: httpx.Response, expected: str, reason: Exception
+) -> APIResponseValidationError:
+    request = response.request
+    return APIResponseValidationError(
+        f"The {response.status_code} response to {request.method} "
+        f"{request.url.path} is not a valid {expected}; check that base_url "
+        f"is the TechCorp API. {reason}",
+        status=response.status_code,
+        request_id=response.headers.get("x-request-id"),
+        headers=response.headers,
+        body=response.text,
     )
 
 

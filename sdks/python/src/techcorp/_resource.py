@@ -8,9 +8,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from ._base import ModelT, RequestOptions, RequestSpec
+from ._errors import error_for_invalid_body
 from .pagination import AsyncPageRequest, Envelope
 
 if TYPE_CHECKING:
@@ -21,8 +22,13 @@ if TYPE_CHECKING:
 
 
 def path(template: str, *ids: str) -> str:
-    """Fill `{}` slots with ids, escaped so that an id cannot change the path."""
-    return template.format(*(quote(id_, safe="") for id_ in ids))
+    """Fill `{}` slots with ids, escaped so that an id cannot change the path.
+
+    Dots are escaped too: httpx resolves a `.` or `..` segment (RFC 3986
+    section 5.2.4), so the id `..` would otherwise send the request to the
+    parent path.
+    """
+    return template.format(*(quote(id_, safe="").replace(".", "%2E") for id_ in ids))
 
 
 def with_page(spec: RequestSpec, page: int) -> RequestSpec:
@@ -31,7 +37,11 @@ def with_page(spec: RequestSpec, page: int) -> RequestSpec:
 
 def parse_envelope(model: type[ModelT], response: httpx.Response) -> Envelope[ModelT]:
     adapter: TypeAdapter[Envelope[ModelT]] = TypeAdapter(Envelope[model])  # type: ignore[valid-type]
-    return adapter.validate_json(response.content)
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        expected = f"page of {model.__name__}"
+        raise error_for_invalid_body(response, expected, exc) from exc
 
 
 class SyncResource:
@@ -52,8 +62,10 @@ class SyncResource:
         path: str,
         params: Mapping[str, Any],
         options: RequestOptions,
+        reachable: int | None = None,
     ) -> SyncPage[ModelT]:
-        return self._client._page(model, RequestSpec("GET", path, params), options)
+        spec = RequestSpec("GET", path, params)
+        return self._client._page(model, spec, options, reachable)
 
 
 class AsyncResource:
@@ -74,6 +86,9 @@ class AsyncResource:
         path: str,
         params: Mapping[str, Any],
         options: RequestOptions,
+        reachable: int | None = None,
     ) -> AsyncPageRequest[ModelT]:
         spec = RequestSpec("GET", path, params)
-        return AsyncPageRequest(lambda: self._client._page(model, spec, options))
+        return AsyncPageRequest(
+            lambda: self._client._page(model, spec, options, reachable)
+        )

@@ -142,7 +142,9 @@ _WEBHOOK_TAGS = {
 
 
 def _webhook_tag(value: Any) -> str:
-    event_type = value.get("type") if isinstance(value, dict) else value.type
+    event_type = (
+        value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    )
     return _WEBHOOK_TAGS.get(str(event_type), "unknown")
 
 
@@ -282,7 +284,9 @@ _STREAM_TYPES = {
 
 
 def _stream_tag(value: Any) -> str:
-    message_type = value.get("type") if isinstance(value, dict) else value.type
+    message_type = (
+        value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
+    )
     return message_type if message_type in _STREAM_TYPES else "unknown"
 
 

@@ -38,6 +38,9 @@ class Page(Generic[ItemT]):
     page: int
     limit: int
     total: int
+    reachable: int | None = field(default=None, kw_only=True)
+    """How many items paging can reach, when that is fewer than `total`:
+    search pages must start within the first 1,000 hits."""
 
     @property
     def total_pages(self) -> int:
@@ -45,7 +48,11 @@ class Page(Generic[ItemT]):
 
     @property
     def has_next_page(self) -> bool:
-        return self.page < self.total_pages
+        # An empty page ends the walk even when `total` counts more (items
+        # deleted meanwhile, or a proxy that ignores `page`).
+        if not self.data or self.page >= self.total_pages:
+            return False
+        return self.reachable is None or self.page * self.limit < self.reachable
 
 
 def _capped(max_items: int | None) -> float:

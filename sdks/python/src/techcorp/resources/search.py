@@ -12,6 +12,9 @@ from .products import Amount, filters
 
 Kind = Literal["product", "user"]
 
+REACHABLE_HITS = 1_000
+"""Search pages must start within the first 1,000 hits; `total` counts all."""
+
 
 def _query(
     q: str,
@@ -45,7 +48,7 @@ class Search(SyncResource):
         to products.
         """
         params = _query(q, type, category, min_price, max_price, page, limit)
-        return self._list(SearchHit, "/v2/search", params, options)
+        return self._list(SearchHit, "/v2/search", params, options, REACHABLE_HITS)
 
 
 class AsyncSearch(AsyncResource):
@@ -63,4 +66,4 @@ class AsyncSearch(AsyncResource):
     ) -> AsyncPageRequest[SearchHit]:
         """Products and users matching `q`, typos forgiven, best first."""
         params = _query(q, type, category, min_price, max_price, page, limit)
-        return self._list(SearchHit, "/v2/search", params, options)
+        return self._list(SearchHit, "/v2/search", params, options, REACHABLE_HITS)
