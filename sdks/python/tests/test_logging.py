@@ -54,3 +54,22 @@ def test_retries_are_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
     assert "Retrying GET /v2/products/prd_1 in 0.50 s (retry 1 of 2) after 503" in (
         caplog.text
     )
+
+
+def test_custom_credential_headers_are_redacted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from .mock_api import PRODUCT, MockAPI, json_reply
+
+    caplog.set_level(logging.DEBUG, logger="techcorp")
+    api = MockAPI([json_reply(200, PRODUCT)])
+    headers = {"X-Api-Key": "key-kept-out", "X-Auth-Token": "token-kept-out"}
+
+    api.client().products.get("prd_1", extra_headers=headers)
+
+    logged = "\n".join(
+        f"{record.getMessage()} {record.args!r}" for record in caplog.records
+    )
+    assert "X-Api-Key" in logged or "x-api-key" in logged
+    assert "key-kept-out" not in logged
+    assert "token-kept-out" not in logged

@@ -87,6 +87,16 @@ def test_rate_limit_over_cap_raises() -> None:
     assert api.sleeps == []
 
 
+def test_negative_retry_after_reads_as_zero() -> None:
+    limited = error_reply(429, "rate_limited", **{"Retry-After": "-5"})
+    api = MockAPI([limited])
+
+    with pytest.raises(RateLimitError) as raised:
+        api.client(max_retries=0).products.get("prd_1")
+
+    assert raised.value.retry_after == 0
+
+
 def test_post_without_idempotency_key_is_not_retried() -> None:
     api = MockAPI([error_reply(500, "internal_error"), json_reply(200, {})])
 

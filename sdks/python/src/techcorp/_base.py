@@ -39,6 +39,9 @@ REDACTED = "[redacted]"
 SECRET_HEADERS = frozenset(
     {"authorization", "cookie", "set-cookie", "proxy-authorization"}
 )
+# Custom headers such as `X-Api-Key` or `X-Auth-Token` carry credentials too.
+SECRET_HEADER_WORDS = ("key", "token", "secret", "password", "auth")
+PUBLIC_HEADERS = frozenset({"idempotency-key"})
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -293,9 +296,18 @@ def parse(model: type[ModelT], response: httpx.Response) -> ModelT:
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Replace credentials in `headers`, so that they can be logged."""
     return {
-        name: REDACTED if name.lower() in SECRET_HEADERS else value
+        name: REDACTED if is_secret_header(name) else value
         for name, value in headers.items()
     }
+
+
+def is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    if lowered in SECRET_HEADERS:
+        return True
+    if lowered in PUBLIC_HEADERS:
+        return False
+    return any(word in lowered for word in SECRET_HEADER_WORDS)
 
 
 def _log_response(call: Call, response: httpx.Response) -> None:

@@ -131,7 +131,9 @@ class RateLimitError(APIStatusError):
 
     @property
     def retry_after(self) -> int | None:
-        return _int_header(self.headers, "retry-after")
+        seconds = _int_header(self.headers, "retry-after")
+        # A negative delay is malformed; it means no wait at all.
+        return None if seconds is None else max(0, seconds)
 
 
 class InternalServerError(APIStatusError):
