@@ -3,9 +3,12 @@
 SQLite allows one writer at a time. Writes therefore go through their own
 single-connection engine that starts every transaction with `BEGIN IMMEDIATE`,
 so two writers queue inside the process instead of failing with
-`database is locked`. Reads use a pool of their own and never wait for writes
-(WAL mode); the hot ones go through `Database.run_read`, which runs a whole
-read in one worker thread. PostgreSQL uses one pooled engine for everything.
+`database is locked`. That connection runs its statements on the event
+loop's thread, because trips to the driver's thread cost more than the
+statements (see `core.sqlite_async`). Reads use a pool of their own and never
+wait for writes (WAL mode); the hot ones go through `Database.run_read`, which
+runs a whole read in one worker thread. PostgreSQL uses one pooled engine for
+everything.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from .sqlite_async import OneCallDBAPI
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -45,6 +50,9 @@ CONFLICT_ATTEMPTS = 3
 
 READ_THREADS = 4
 """SQLite reads that run at once, each in a worker thread of its own."""
+
+BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite statement waits for another process's write lock."""
 
 
 class Base(DeclarativeBase):
@@ -89,16 +97,18 @@ def isoformat(moment: datetime) -> str:
     )
 
 
-def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+def _configure_sqlite(
+    engine: Engine, *, begin: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so BEGIN is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -113,10 +123,27 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.engine = create_async_engine(url, pool_size=4, max_overflow=4)
-            self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0)
+            self.engine = create_async_engine(
+                url,
+                pool_size=4,
+                max_overflow=4,
+                module=OneCallDBAPI(inline=False, busy_timeout_ms=BUSY_TIMEOUT_MS),
+            )
+            # The write connection runs its statements on the event loop's
+            # thread (see `core.sqlite_async`), so its busy timeout is 0.
+            self.write_engine = create_async_engine(
+                url,
+                pool_size=1,
+                max_overflow=0,
+                module=OneCallDBAPI(inline=True, busy_timeout_ms=BUSY_TIMEOUT_MS),
+                connect_args={"check_same_thread": False},
+            )
             _configure_sqlite(self.engine.sync_engine, begin="BEGIN")
-            _configure_sqlite(self.write_engine.sync_engine, begin="BEGIN IMMEDIATE")
+            _configure_sqlite(
+                self.write_engine.sync_engine,
+                begin="BEGIN IMMEDIATE",
+                busy_timeout_ms=0,
+            )
             sync_url = "sqlite:" + url.split(":", 1)[1]
             self._thread_reads: Engine | None = create_engine(
                 sync_url, pool_size=READ_THREADS, max_overflow=0
