@@ -13,8 +13,11 @@ everything.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -116,6 +119,30 @@ def _configure_sqlite(
         connection.exec_driver_sql(begin)
 
 
+@dataclass(eq=False)
+class SharedTransaction:
+    """One write transaction that every write of one task joins.
+
+    It begins with the first write, so work done before (hashing a
+    password) does not hold the database's write lock.
+    """
+
+    database: Database
+    task: asyncio.Task[Any] | None
+    session: AsyncSession | None = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def begin(self) -> AsyncSession:
+        if self.session is None:
+            self.session = self.database._write_sessions()
+        return self.session
+
+
+_shared_transaction: ContextVar[SharedTransaction | None] = ContextVar(
+    "shared_transaction", default=None
+)
+
+
 class Database:
     """The engines of one server process and the sessions made from them."""
 
@@ -163,7 +190,15 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """Open a session for reads; nothing in it is committed."""
+        """Open a session for reads; nothing in it is committed.
+
+        Inside a `shared_transaction` that has written, reads go through its
+        session, so they see its writes.
+        """
+        shared = self._shared()
+        if shared is not None and shared.session is not None:
+            yield shared.session
+            return
         async with self._read_sessions() as session:
             yield session
 
@@ -174,8 +209,13 @@ class Database:
         standard driver. Through aiosqlite every statement, fetch and
         commit is its own hop to the driver's thread and back (about 25
         for a list page), and those hops cost more than the queries.
-        PostgreSQL runs `read` on its async connection.
+        PostgreSQL runs `read` on its async connection. Inside a
+        `shared_transaction` that has written, `read` runs on its connection.
         """
+        shared = self._shared()
+        if shared is not None and shared.session is not None:
+            connection = await shared.session.connection()
+            return await connection.run_sync(read)
         if self._thread_reads is None:
             async with self.engine.connect() as connection:
                 return await connection.run_sync(read)
@@ -190,9 +230,66 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Open a write transaction that commits on success, else rolls back."""
+        """Open a write transaction that commits on success, else rolls back.
+
+        Inside a `shared_transaction`, this is a savepoint of that one
+        instead: an error rolls back to the savepoint, and the writes commit
+        when the shared transaction does.
+        """
+        shared = self._shared()
+        if shared is not None:
+            session = shared.begin()
+            async with session.begin_nested():
+                yield session
+            return
         async with self._write_sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def shared_transaction(self) -> AsyncIterator[SharedTransaction]:
+        """Make the writes of this task, until the block ends, one transaction.
+
+        The transaction commits when the block ends without an error, after
+        whatever the block wrote itself through `SharedTransaction.session`.
+        Writes from other tasks are not part of it, and on SQLite they wait
+        for it to end.
+        """
+        shared = SharedTransaction(self, asyncio.current_task())
+        token = _shared_transaction.set(shared)
+        try:
+            yield shared
+            if shared.session is not None:
+                await shared.session.commit()
+        finally:
+            _shared_transaction.reset(token)
+            if shared.session is not None:
+                await shared.session.close()
+        for callback in shared.after_commit:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the write just made is committed.
+
+        That is now, unless the write joined a `shared_transaction`, which
+        runs it after its own commit.
+        """
+        shared = self._shared()
+        if shared is None:
+            callback()
+        else:
+            shared.after_commit.append(callback)
+
+    def _shared(self) -> SharedTransaction | None:
+        shared = _shared_transaction.get()
+        # A task started inside the block copies the context variable, but
+        # must not use the block's session alongside it.
+        if (
+            shared is None
+            or shared.database is not self
+            or shared.task is not asyncio.current_task()
+        ):
+            return None
+        return shared
 
     async def dispose(self) -> None:
         if self._thread_reads is not None:
