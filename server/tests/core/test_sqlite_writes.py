@@ -13,6 +13,7 @@ import aiosqlite
 import pytest
 from sqlalchemy import text
 
+from techcorp_server.core import db
 from techcorp_server.core.db import Database
 
 LOCK_SECONDS = 0.5
@@ -41,7 +42,7 @@ def count_driver_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-async def test_write_transaction_commits_on_driver_thread_only(
+async def test_write_transaction_makes_no_driver_calls(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = count_driver_calls(monkeypatch)
@@ -51,7 +52,37 @@ async def test_write_transaction_commits_on_driver_thread_only(
         rows = (await session.execute(text("SELECT body FROM notes"))).all()
 
     assert [row.body for row in rows] == ["a", "b"]
-    assert calls == ["commit"]
+    assert calls == []
+
+
+async def test_checkpoint_runs_after_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write connection never checkpoints itself, so the WAL reaches the
+    database file only through `Database.checkpoint`, every few commits."""
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY_COMMITS", 5)
+    database_file = tmp_path / "checkpoints.db"
+    database = Database(f"sqlite+aiosqlite:///{database_file}")
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE notes (body)"))
+        size_before = database_file.stat().st_size
+        for _ in range(3):
+            async with database.transaction() as session:
+                await session.execute(
+                    text("INSERT INTO notes VALUES (randomblob(100000))")
+                )
+        assert database._checkpoint is None
+        assert database_file.stat().st_size == size_before
+
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO notes VALUES ('fifth')"))
+        assert database._checkpoint is not None
+        await database._checkpoint
+
+        assert database_file.stat().st_size > size_before + 3 * 100_000
+    finally:
+        await database.dispose()
 
 
 async def test_read_statement_is_one_driver_call(

@@ -14,6 +14,7 @@ everything.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -43,6 +44,8 @@ NAMING_CONVENTION = {
 }
 
 
+logger = logging.getLogger(__name__)
+
 T = TypeVar("T")
 
 CONFLICT_SQLSTATES = ("40001", "40P01")
@@ -56,6 +59,11 @@ READ_THREADS = 4
 
 BUSY_TIMEOUT_MS = 5000
 """How long a SQLite statement waits for another process's write lock."""
+
+CHECKPOINT_EVERY_COMMITS = 200
+"""SQLite write transactions between two WAL checkpoints, run off the loop.
+At an estimated 5 pages per transaction, that is SQLite's own default of a
+checkpoint every 1,000 pages."""
 
 
 class Base(DeclarativeBase):
@@ -101,7 +109,11 @@ def isoformat(moment: datetime) -> str:
 
 
 def _configure_sqlite(
-    engine: Engine, *, begin: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    engine: Engine,
+    *,
+    begin: str,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    checkpoints: bool = True,
 ) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -112,6 +124,8 @@ def _configure_sqlite(
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -170,7 +184,9 @@ class Database:
                 self.write_engine.sync_engine,
                 begin="BEGIN IMMEDIATE",
                 busy_timeout_ms=0,
+                checkpoints=False,
             )
+            event.listen(self.write_engine.sync_engine, "commit", self._count_commit)
             sync_url = "sqlite:" + url.split(":", 1)[1]
             self._thread_reads: Engine | None = create_engine(
                 sync_url, pool_size=READ_THREADS, max_overflow=0
@@ -183,6 +199,8 @@ class Database:
             )
             self.write_engine = self.engine
         self._read_threads = anyio.CapacityLimiter(READ_THREADS)
+        self._commits_since_checkpoint = 0
+        self._checkpoint: asyncio.Task[None] | None = None
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.write_engine, expire_on_commit=False
@@ -291,7 +309,33 @@ class Database:
             return None
         return shared
 
+    def _count_commit(self, _connection: Any) -> None:
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < CHECKPOINT_EVERY_COMMITS:
+            return
+        if self._checkpoint is None or self._checkpoint.done():
+            self._commits_since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().create_task(
+                self.checkpoint(), name="sqlite-checkpoint"
+            )
+
+    async def checkpoint(self) -> None:
+        """Copy the SQLite WAL into the database file, on a read connection.
+
+        PASSIVE waits for no reader or writer. Pages still in use stay in
+        the WAL until the next checkpoint.
+        """
+        try:
+            async with self.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: Any = raw.driver_connection
+                await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            logger.exception("SQLite checkpoint failed")
+
     async def dispose(self) -> None:
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
         if self._thread_reads is not None:
             self._thread_reads.dispose()
         await self.engine.dispose()

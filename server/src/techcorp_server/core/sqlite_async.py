@@ -12,14 +12,15 @@ The cursor here runs a whole statement in one call: it executes, fetches
 every row and closes the driver's cursor, then serves the rows from memory,
 as SQLAlchemy's own adapter does after `fetchall`.
 
-A connection made with `inline=True` goes further and runs its statements
-and rollbacks on the event loop's thread, with no trip at all. That suits
-the write connection, whose statements insert or update a few rows each and
-take microseconds. Two things could block the loop for longer, so they still
-run on aiosqlite's thread:
+A connection made with `inline=True` goes further and runs its statements,
+commits and rollbacks on the event loop's thread, with no trip at all. That
+suits the write connection, whose statements insert or update a few rows
+each and take microseconds. Two things could block the loop for longer:
 
-- A commit, which may run a WAL checkpoint and its fsync (up to about 40 ms
-  seen on this machine).
+- A WAL checkpoint and its fsync, which SQLite runs in a committing
+  connection once the WAL has 1,000 pages (40 ms was seen on a busy
+  machine). The write connection turns that off, and `Database` runs the
+  checkpoints on a read connection, on its own aiosqlite thread.
 - Waiting for another process's write lock. The connection's busy timeout
   is 0, so a `BEGIN IMMEDIATE` that finds the lock taken fails at once, and
   runs again on aiosqlite's thread with a busy timeout of `busy_timeout_ms`.
@@ -183,6 +184,16 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
                 self.busy_timeout_ms,
             )
         )
+
+    def commit(self) -> None:
+        connection: Any = self._connection
+        if not self.inline:
+            super().commit()
+        elif connection._connection:
+            try:
+                connection._conn.commit()
+            except Exception as error:
+                self._handle_exception(error)
 
     def rollback(self) -> None:
         connection: Any = self._connection
