@@ -161,3 +161,12 @@ async def test_write_waits_for_other_process_lock(
     assert waited >= LOCK_SECONDS * 0.5
     # The loop ran about every 10 ms while the write waited.
     assert ticks >= 10
+
+
+async def test_write_through_async_connection(database: Database) -> None:
+    async with database.write_engine.begin() as connection:
+        await connection.execute(text("INSERT INTO notes (body) VALUES ('core')"))
+
+    async with database.read() as session:
+        bodies = list(await session.scalars(text("SELECT body FROM notes")))
+    assert bodies == ["core"]

@@ -12,10 +12,10 @@ others wait for its response (up to `WAIT_SECONDS`, else 409). Only
 responses below 400 are stored. After an error the key is released, so the
 client can correct the request and send it again with the same key.
 
-The endpoint runs inside one `Database.shared_transaction`: every write it
-makes joins that transaction, and its response is stored for the key in the
-same transaction before it commits. So no crash can leave the effect
-committed and the key free for a retry to run it again.
+The endpoint runs inside one `Database.shared_transaction`, which every
+write of the endpoint joins. Its response is stored for the key in the same
+transaction before it commits, so no crash can leave the effect committed
+and the key free for a retry to run it again.
 
 A request without the header costs one header lookup.
 """

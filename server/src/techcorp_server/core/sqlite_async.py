@@ -123,7 +123,9 @@ class OneCallCursor(AsyncAdapt_aiosqlite_cursor):
         connection: Any = self._connection
         try:
             if adapt_connection.inline:
-                result = adapt_connection.run_inline(operation, parameters, many)
+                result = await_(
+                    adapt_connection.run_inline(operation, parameters, many)
+                )
             else:
                 result = await_(
                     connection._execute(
@@ -164,9 +166,14 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
         self.inline = inline
         self.busy_timeout_ms = busy_timeout_ms
 
-    def run_inline(
+    async def run_inline(
         self, operation: str, parameters: Any, many: bool
     ) -> StatementResult:
+        """Run a statement on the loop's thread.
+
+        A coroutine that returns without suspending, because SQLAlchemy's
+        `AsyncConnection.execute` checks that its statement awaited.
+        """
         connection: Any = self._connection
         try:
             return _run_statement(connection._conn, operation, parameters, many)
@@ -174,16 +181,15 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
             # Only a statement that opens a transaction waits for the lock.
             if not _is_busy(error) or connection._conn.in_transaction:
                 raise
-        return await_(  # type: ignore[no-any-return]
-            connection._execute(
-                _run_waiting,
-                connection._conn,
-                operation,
-                parameters,
-                many,
-                self.busy_timeout_ms,
-            )
+        result: StatementResult = await connection._execute(
+            _run_waiting,
+            connection._conn,
+            operation,
+            parameters,
+            many,
+            self.busy_timeout_ms,
         )
+        return result
 
     def commit(self) -> None:
         connection: Any = self._connection
