@@ -11,10 +11,14 @@ created is one `product.created` event, delivered to each of `--endpoints`
 endpoints. Two phases run:
 
 - burst: `--events` products created as fast as 8 concurrent clients can,
-  giving the delivery rate (deliveries received divided by the time from
-  the first request to the last delivery);
+  giving the delivery rate: distinct deliveries the receiver acknowledged
+  with a 204 (counted by `X-Delivery-Id`), divided by the time from the
+  phase's first product request to the last delivery read. Event creation
+  and delivery are both inside that time;
 - paced: `--rate` products per second for `--duration` seconds, giving the
   latency of a steady flow.
+
+A delivery read a second time is counted apart as a duplicate.
 
 Latency runs from the product's `created_at`, which the server sets just
 before its write transaction, to the receiver reading the delivery. Server
@@ -64,17 +68,25 @@ SECTION = "webhooks"
 BURST_CLIENTS = 8
 DELIVERY_TIMEOUT_SECONDS = 120.0
 _CONTENT_LENGTH = re.compile(rb"content-length:[ \t]*([0-9]+)", re.IGNORECASE)
+_DELIVERY_ID = re.compile(rb"x-delivery-id:[ \t]*([^\r\n]+)", re.IGNORECASE)
 _NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 
 
 @dataclass
 class Deliveries:
-    """The arrival times (Unix seconds) and bodies the receiver read."""
+    """The arrival times (Unix seconds) and bodies of the distinct deliveries
+    the receiver read, and how many it read again."""
 
     arrivals: list[tuple[float, bytes]] = field(default_factory=list)
+    delivery_ids: set[bytes] = field(default_factory=set)
+    duplicates: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def record(self, body: bytes) -> None:
+    def record(self, delivery_id: bytes, body: bytes) -> None:
+        if delivery_id in self.delivery_ids:
+            self.duplicates += 1
+            return
+        self.delivery_ids.add(delivery_id)
         self.arrivals.append((time.time(), body))
         self.changed.set()
 
@@ -103,12 +115,13 @@ class ReceiverProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while (body := self._take_request()) is not None:
-            self.deliveries.record(body)
+        while (request := self._take_request()) is not None:
+            self.deliveries.record(*request)
             assert self.transport is not None
             self.transport.write(_NO_CONTENT)
 
-    def _take_request(self) -> bytes | None:
+    def _take_request(self) -> tuple[bytes, bytes] | None:
+        """Return the next request's delivery id and body, once complete."""
         head_end = self.buffer.find(b"\r\n\r\n")
         if head_end < 0:
             return None
@@ -117,9 +130,11 @@ class ReceiverProtocol(asyncio.Protocol):
         body_start = head_end + 4
         if len(self.buffer) < body_start + length:
             return None
+        delivery = _DELIVERY_ID.search(self.buffer, 0, head_end)
+        delivery_id = delivery.group(1).strip() if delivery else b""
         body = bytes(self.buffer[body_start : body_start + length])
         del self.buffer[: body_start + length]
-        return body
+        return delivery_id, body
 
 
 def latency_ms(arrived_at: float, body: bytes) -> float:
@@ -139,6 +154,7 @@ class PhaseResult:
     name: str
     events: int
     deliveries: int
+    duplicates: int
     seconds: float
     p50_ms: float
     p99_ms: float
@@ -150,13 +166,18 @@ class PhaseResult:
 
 
 def summarize(
-    name: str, events: int, started: float, arrivals: list[tuple[float, bytes]]
+    name: str,
+    events: int,
+    started: float,
+    arrivals: list[tuple[float, bytes]],
+    duplicates: int,
 ) -> PhaseResult:
     latencies = [latency_ms(arrived_at, body) for arrived_at, body in arrivals]
     return PhaseResult(
         name=name,
         events=events,
         deliveries=len(arrivals),
+        duplicates=duplicates,
         seconds=max(arrived_at for arrived_at, _ in arrivals) - started,
         p50_ms=statistics.median(latencies),
         p99_ms=percentile(latencies, 0.99),
@@ -206,6 +227,7 @@ async def run_burst(
     api: Api, deliveries: Deliveries, events: int, fanout: int
 ) -> tuple[PhaseResult, Drain]:
     before = len(deliveries.arrivals)
+    duplicates_before = deliveries.duplicates
     remaining = iter(range(events))
 
     async def client() -> None:
@@ -217,7 +239,13 @@ async def run_burst(
     created = time.time()
     sent_before = len(deliveries.arrivals) - before
     await deliveries.wait_for_count(before + events * fanout, DELIVERY_TIMEOUT_SECONDS)
-    result = summarize("burst", events, started, deliveries.arrivals[before:])
+    result = summarize(
+        "burst",
+        events,
+        started,
+        deliveries.arrivals[before:],
+        deliveries.duplicates - duplicates_before,
+    )
     drain = Drain(
         deliveries=result.deliveries - sent_before,
         seconds=started + result.seconds - created,
@@ -229,6 +257,7 @@ async def run_paced(
     api: Api, deliveries: Deliveries, rate: float, seconds: float, fanout: int
 ) -> PhaseResult:
     before = len(deliveries.arrivals)
+    duplicates_before = deliveries.duplicates
     events = max(1, round(rate * seconds))
     started = time.time()
     requests = []
@@ -239,7 +268,13 @@ async def run_paced(
         requests.append(asyncio.create_task(api.create_product()))
     await asyncio.gather(*requests)
     await deliveries.wait_for_count(before + events * fanout, DELIVERY_TIMEOUT_SECONDS)
-    return summarize("paced", events, started, deliveries.arrivals[before:])
+    return summarize(
+        "paced",
+        events,
+        started,
+        deliveries.arrivals[before:],
+        deliveries.duplicates - duplicates_before,
+    )
 
 
 def api_env(folder: Path, client_id: str, client_secret: str) -> dict[str, str]:
@@ -323,6 +358,7 @@ TABLE_HEADER = [
     "phase",
     "events",
     "deliveries",
+    "duplicates",
     "deliveries/s",
     "p50 ms",
     "p99 ms",
@@ -335,6 +371,7 @@ def phase_row(result: PhaseResult) -> list[str]:
         result.name,
         f"{result.events:,}",
         f"{result.deliveries:,}",
+        f"{result.duplicates:,}",
         f"{result.deliveries_per_second:,.0f}",
         f"{result.p50_ms:.1f}",
         f"{result.p99_ms:.1f}",
@@ -368,8 +405,11 @@ def render_section(
         f"`GET /v2/products?limit=20` on the same server: "
         f"{load.requests_per_second:,.0f} req/s with p50 "
         f"{load.p50_us / 1000:.1f} ms during the run. Burst: {args.events:,} "
-        f"products created by {BURST_CLIENTS} concurrent clients; the rate is "
-        "deliveries received over the time from the first request to the last "
+        f"products created by {BURST_CLIENTS} concurrent clients. Its rate is "
+        "the distinct deliveries the receiver acknowledged with a 204 (by "
+        "`X-Delivery-Id`), divided by the time from the first product request "
+        "to the last delivery read. That time covers creating the events and "
+        "delivering them. A delivery read again counts as a duplicate, not a "
         f"delivery. After the last product was created, the remaining "
         f"{drain.deliveries:,} deliveries went out at "
         f"{drain.deliveries_per_second:,.0f} per second. Paced: {args.rate:g} "

@@ -19,6 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,7 +106,7 @@ class ChangeLog:
                     await listener.in_transaction(session, transaction.changes)
 
         if transaction.changes:
-            self.announce(transaction.changes)
+            self.database.after_commit(partial(self.announce, transaction.changes))
 
     def announce(
         self, changes: Sequence[Change], skip: ChangeListener | None = None

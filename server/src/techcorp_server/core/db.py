@@ -3,15 +3,22 @@
 SQLite allows one writer at a time. Writes therefore go through their own
 single-connection engine that starts every transaction with `BEGIN IMMEDIATE`,
 so two writers queue inside the process instead of failing with
-`database is locked`. Reads use a pool of their own and never wait for writes
-(WAL mode); the hot ones go through `Database.run_read`, which runs a whole
-read in one worker thread. PostgreSQL uses one pooled engine for everything.
+`database is locked`. That connection runs its statements on the event
+loop's thread, because trips to the driver's thread cost more than the
+statements (see `core.sqlite_async`). Reads use a pool of their own and never
+wait for writes (WAL mode); the hot ones go through `Database.run_read`, which
+runs a whole read in one worker thread. PostgreSQL uses one pooled engine for
+everything.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,6 +33,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from .sqlite_async import OneCallDBAPI
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -34,6 +43,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -45,6 +56,14 @@ CONFLICT_ATTEMPTS = 3
 
 READ_THREADS = 4
 """SQLite reads that run at once, each in a worker thread of its own."""
+
+BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite statement waits for another process's write lock."""
+
+CHECKPOINT_EVERY_COMMITS = 200
+"""SQLite write transactions between two WAL checkpoints, run off the loop.
+At an estimated 5 pages per transaction, that is SQLite's own default of a
+checkpoint every 1,000 pages."""
 
 
 class Base(DeclarativeBase):
@@ -89,21 +108,53 @@ def isoformat(moment: datetime) -> str:
     )
 
 
-def _configure_sqlite(engine: Engine, *, begin: str) -> None:
+def _configure_sqlite(
+    engine: Engine,
+    *,
+    begin: str,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    checkpoints: bool = True,
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so BEGIN is ours.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql(begin)
+
+
+@dataclass(eq=False)
+class SharedTransaction:
+    """One write transaction that every write of one task joins.
+
+    It begins with the first write, so work done before (hashing a
+    password) does not hold the database's write lock.
+    """
+
+    database: Database
+    task: asyncio.Task[Any] | None
+    session: AsyncSession | None = None
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def begin(self) -> AsyncSession:
+        if self.session is None:
+            self.session = self.database._write_sessions()
+        return self.session
+
+
+_shared_transaction: ContextVar[SharedTransaction | None] = ContextVar(
+    "shared_transaction", default=None
+)
 
 
 class Database:
@@ -113,10 +164,29 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.engine = create_async_engine(url, pool_size=4, max_overflow=4)
-            self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0)
+            self.engine = create_async_engine(
+                url,
+                pool_size=4,
+                max_overflow=4,
+                module=OneCallDBAPI(inline=False, busy_timeout_ms=BUSY_TIMEOUT_MS),
+            )
+            # The write connection runs its statements on the event loop's
+            # thread (see `core.sqlite_async`), so its busy timeout is 0.
+            self.write_engine = create_async_engine(
+                url,
+                pool_size=1,
+                max_overflow=0,
+                module=OneCallDBAPI(inline=True, busy_timeout_ms=BUSY_TIMEOUT_MS),
+                connect_args={"check_same_thread": False},
+            )
             _configure_sqlite(self.engine.sync_engine, begin="BEGIN")
-            _configure_sqlite(self.write_engine.sync_engine, begin="BEGIN IMMEDIATE")
+            _configure_sqlite(
+                self.write_engine.sync_engine,
+                begin="BEGIN IMMEDIATE",
+                busy_timeout_ms=0,
+                checkpoints=False,
+            )
+            event.listen(self.write_engine.sync_engine, "commit", self._count_commit)
             sync_url = "sqlite:" + url.split(":", 1)[1]
             self._thread_reads: Engine | None = create_engine(
                 sync_url, pool_size=READ_THREADS, max_overflow=0
@@ -129,6 +199,8 @@ class Database:
             )
             self.write_engine = self.engine
         self._read_threads = anyio.CapacityLimiter(READ_THREADS)
+        self._commits_since_checkpoint = 0
+        self._checkpoint: asyncio.Task[None] | None = None
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(
             self.write_engine, expire_on_commit=False
@@ -136,7 +208,15 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """Open a session for reads; nothing in it is committed."""
+        """Open a session for reads; nothing in it is committed.
+
+        Inside a `shared_transaction` that has written, reads go through its
+        session, so they see its writes.
+        """
+        shared = self._shared()
+        if shared is not None and shared.session is not None:
+            yield shared.session
+            return
         async with self._read_sessions() as session:
             yield session
 
@@ -147,8 +227,13 @@ class Database:
         standard driver. Through aiosqlite every statement, fetch and
         commit is its own hop to the driver's thread and back (about 25
         for a list page), and those hops cost more than the queries.
-        PostgreSQL runs `read` on its async connection.
+        PostgreSQL runs `read` on its async connection. Inside a
+        `shared_transaction` that has written, `read` runs on its connection.
         """
+        shared = self._shared()
+        if shared is not None and shared.session is not None:
+            connection = await shared.session.connection()
+            return await connection.run_sync(read)
         if self._thread_reads is None:
             async with self.engine.connect() as connection:
                 return await connection.run_sync(read)
@@ -163,11 +248,94 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """Open a write transaction that commits on success, else rolls back."""
+        """Open a write transaction that commits on success, else rolls back.
+
+        Inside a `shared_transaction`, this is a savepoint of that one
+        instead: an error rolls back to the savepoint, and the writes commit
+        when the shared transaction does.
+        """
+        shared = self._shared()
+        if shared is not None:
+            session = shared.begin()
+            async with session.begin_nested():
+                yield session
+            return
         async with self._write_sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def shared_transaction(self) -> AsyncIterator[SharedTransaction]:
+        """Make the writes of this task, until the block ends, one transaction.
+
+        The transaction commits when the block ends without an error, after
+        whatever the block wrote itself through `SharedTransaction.session`.
+        Writes from other tasks are not part of it, and on SQLite they wait
+        for it to end.
+        """
+        shared = SharedTransaction(self, asyncio.current_task())
+        token = _shared_transaction.set(shared)
+        try:
+            yield shared
+            if shared.session is not None:
+                await shared.session.commit()
+        finally:
+            _shared_transaction.reset(token)
+            if shared.session is not None:
+                await shared.session.close()
+        for callback in shared.after_commit:
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the write just made is committed.
+
+        That is now, unless the write joined a `shared_transaction`, which
+        runs it after its own commit.
+        """
+        shared = self._shared()
+        if shared is None:
+            callback()
+        else:
+            shared.after_commit.append(callback)
+
+    def _shared(self) -> SharedTransaction | None:
+        shared = _shared_transaction.get()
+        # A task started inside the block copies the context variable, but
+        # must not use the block's session alongside it.
+        if (
+            shared is None
+            or shared.database is not self
+            or shared.task is not asyncio.current_task()
+        ):
+            return None
+        return shared
+
+    def _count_commit(self, _connection: Any) -> None:
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < CHECKPOINT_EVERY_COMMITS:
+            return
+        if self._checkpoint is None or self._checkpoint.done():
+            self._commits_since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().create_task(
+                self.checkpoint(), name="sqlite-checkpoint"
+            )
+
+    async def checkpoint(self) -> None:
+        """Copy the SQLite WAL into the database file, on a read connection.
+
+        PASSIVE waits for no reader or writer. Pages still in use stay in
+        the WAL until the next checkpoint.
+        """
+        try:
+            async with self.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                driver: Any = raw.driver_connection
+                await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:
+            logger.exception("SQLite checkpoint failed")
+
     async def dispose(self) -> None:
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
         if self._thread_reads is not None:
             self._thread_reads.dispose()
         await self.engine.dispose()

@@ -12,10 +12,10 @@ others wait for its response (up to `WAIT_SECONDS`, else 409). Only
 responses below 400 are stored. After an error the key is released, so the
 client can correct the request and send it again with the same key.
 
-An endpoint whose effect must never run twice, such as a payment, stores
-its response in the same transaction as the effect, through the
-`IdempotencyClaim` of the request (see `current_claim`). Then no crash between the
-two can leave the effect committed and the key free for a retry.
+The endpoint runs inside one `Database.shared_transaction`, which every
+write of the endpoint joins. Its response is stored for the key in the same
+transaction before it commits, so no crash can leave the effect committed
+and the key free for a retry to run it again.
 
 A request without the header costs one header lookup.
 """
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -118,7 +117,7 @@ def _stored_fields(response: Response) -> dict[str, object]:
 @dataclass(slots=True)
 class IdempotencyClaim:
     """The key a running request holds, for storing its response in the
-    request's own write transaction."""
+    request's write transaction."""
 
     scope: str
     key: str
@@ -152,16 +151,6 @@ class IdempotencyClaim:
         for name, value in fields.items():
             setattr(row, name, value)
         self.stored = True
-
-
-_current_claim: contextvars.ContextVar[IdempotencyClaim | None] = (
-    contextvars.ContextVar("idempotency_claim", default=None)
-)
-
-
-def current_claim() -> IdempotencyClaim | None:
-    """Return the key the running request holds, or None without one."""
-    return _current_claim.get()
 
 
 def fingerprint(request: Request, body: bytes) -> str:
@@ -348,17 +337,14 @@ def idempotent(endpoint: Endpoint) -> Endpoint:
             return stored.replay()
 
         claim = IdempotencyClaim(scope, key, request_fingerprint, store.key_seconds)
-        claim_token = _current_claim.set(claim)
         try:
-            response = await endpoint(request)
+            response = await _run_storing_response(endpoint, request, store, claim)
         except KeyAlreadyCompleted:
             store.finish(scope, key)
             return await _replay_stored(store, claim)
         except BaseException:
             await asyncio.shield(store.release(scope, key))
             raise
-        finally:
-            _current_claim.reset(claim_token)
         if response.status_code < 400:
             await store.complete(claim, response)
         else:
@@ -366,6 +352,23 @@ def idempotent(endpoint: Endpoint) -> Endpoint:
         return response
 
     return with_idempotency_key
+
+
+async def _run_storing_response(
+    endpoint: Endpoint,
+    request: Request,
+    store: IdempotencyStore,
+    claim: IdempotencyClaim,
+) -> Response:
+    """Run the endpoint, storing its response in the transaction of its writes.
+
+    An endpoint that wrote nothing has its response stored by `complete`.
+    """
+    async with store.database.shared_transaction() as shared:
+        response = await endpoint(request)
+        if response.status_code < 400 and shared.session is not None:
+            await claim.store_in(shared.session, response)
+    return response
 
 
 async def _replay_stored(store: IdempotencyStore, claim: IdempotencyClaim) -> Response:

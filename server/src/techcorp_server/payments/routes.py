@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..auth.principal import principal_of
 from ..core.http import json_response, read_model
-from ..core.idempotency import current_claim
 from ..core.pagination import PAGE_QUERY, envelope, page_request, request_link_header
 from ..core.routing import OperationRouter
 from .schemas import PaymentCreate, PaymentPublic
@@ -39,17 +37,7 @@ def payments_of(request: Request) -> PaymentService:
 )
 async def create_payment(request: Request) -> Response:
     fields = await read_model(request, PaymentCreate)
-    claim = current_claim()
-
-    async def store_response(session: AsyncSession, payment: dict[str, Any]) -> None:
-        # The key's response commits with the payment: a retry after a crash
-        # replays it instead of paying again.
-        if claim is not None:
-            await claim.store_in(session, created_response(payment))
-
-    payment = await payments_of(request).create(
-        principal_of(request), fields, before_commit=store_response
-    )
+    payment = await payments_of(request).create(principal_of(request), fields)
     return created_response(payment)
 
 

@@ -7,11 +7,10 @@ writing `payment.succeeded` or `payment.failed` in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..auth.principal import Principal
 from ..core.changes import ChangeLog
@@ -29,8 +28,6 @@ payments = Payment.metadata.tables["payments"]
 products = Product.metadata.tables["products"]
 
 CURRENCY = "usd"
-
-BeforeCommit = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
 
 
 def payment_json(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -65,18 +62,8 @@ class PaymentService:
         self.database = database
         self.changes = changes
 
-    async def create(
-        self,
-        payer: Principal,
-        fields: PaymentCreate,
-        *,
-        before_commit: BeforeCommit | None = None,
-    ) -> dict[str, Any]:
-        """Charge `quantity` of a product at its current price.
-
-        `before_commit` runs inside the payment's transaction with the new
-        payment, so what it writes commits or rolls back with the payment.
-        """
+    async def create(self, payer: Principal, fields: PaymentCreate) -> dict[str, Any]:
+        """Charge `quantity` of a product at its current price."""
         _check_method(fields.payment_method)
         failure_code, failure_message = DECLINING_METHODS.get(
             fields.payment_method, (None, None)
@@ -113,8 +100,6 @@ class PaymentService:
             await session.execute(insert(payments).values(values))
             payment = payment_json(values)
             transaction.record(f"payment.{values['status']}", payment)
-            if before_commit is not None:
-                await before_commit(session, payment)
         return payment
 
     async def list_page(

@@ -177,7 +177,7 @@ class WebhookService:
                 endpoint.failing_since = None
             endpoint.updated_at = utc_now()
         if endpoint.enabled:
-            self.wake_worker()
+            self.database.after_commit(self.wake_worker)
         return webhook_json(endpoint)
 
     async def delete(self, webhook_id: str) -> None:
@@ -248,7 +248,7 @@ class WebhookService:
             original = await _delivery_row(session, webhook_id, delivery_id)
             row = delivery_row(webhook_id, original["event_id"], original["event_type"])
             await session.execute(insert(deliveries).values(row))
-        self.wake_worker()
+        self.database.after_commit(self.wake_worker)
         return delivery_json(row | {"last_status_code": None, "last_error": None}, [])
 
     async def send_test(self, webhook_id: str) -> dict[str, Any]:
@@ -263,7 +263,7 @@ class WebhookService:
             _, (delivery_id,) = await write_event(
                 session, TEST_EVENT_TYPE, data, [webhook_id]
             )
-        self.wake_worker()
+        self.database.after_commit(self.wake_worker)
         return await self.get_delivery(webhook_id, delivery_id)
 
 
