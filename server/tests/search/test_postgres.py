@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -25,12 +24,8 @@ from techcorp_server.search.postgres import (
 )
 from techcorp_server.search.text import query_words
 
-from ..utils.backends import USES_POSTGRESQL, database_url
+from ..utils.backends import postgresql_database_url
 from .test_index import WORDS, random_documents
-
-pytestmark = pytest.mark.skipif(
-    not USES_POSTGRESQL, reason="runs with TECHCORP_TEST_BACKENDS=postgresql"
-)
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -38,8 +33,8 @@ SIMILARITY = text("SELECT similarity(:a, :b)")
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    url = database_url(tmp_path).replace("postgresql:", "postgresql+asyncpg:", 1)
+async def database() -> AsyncIterator[Database]:
+    url = postgresql_database_url().replace("postgresql:", "postgresql+asyncpg:", 1)
     database = Database(url)
     lower_similarity_threshold(database)
     await upgrade_to_head(database)

@@ -57,8 +57,13 @@ def _redis_server(data_dir: Path) -> RedisServer:
 def database_url(data_dir: Path) -> str:
     """Return a fresh database for one server under test."""
     if USES_POSTGRESQL:
-        return _postgres_server().create_database()
+        return postgresql_database_url()
     return f"sqlite:///{data_dir / 'techcorp.db'}"
+
+
+def postgresql_database_url() -> str:
+    """Return a fresh PostgreSQL database, whichever backends the run selected."""
+    return _postgres_server().create_database()
 
 
 def redis_url(data_dir: Path) -> str | None:
