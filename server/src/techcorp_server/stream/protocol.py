@@ -25,9 +25,11 @@ from ..core.http import validate
 from ..core.text import reject_control_characters
 from .events import EVENT_TYPES, MARKET_UPDATE, StreamEvent
 
-# Close codes. 1001 is RFC 6455's "going away", and 4000-4999 are reserved
-# for applications (RFC 6455 section 7.4.2).
+# Close codes. 1001 is RFC 6455's "going away", 1013 is "try again later"
+# in IANA's WebSocket close code registry, and 4000-4999 are reserved for
+# applications (RFC 6455 section 7.4.2).
 GOING_AWAY: Final = 1001
+TRY_AGAIN_LATER: Final = 1013
 TOKEN_EXPIRED: Final = 4001
 ACCESS_REVOKED: Final = 4003
 PING_TIMEOUT: Final = 4008
@@ -35,6 +37,7 @@ TOO_SLOW: Final = 4029
 
 CLOSE_REASONS: Final = {
     GOING_AWAY: "The server is shutting down; reconnect with last_event_id.",
+    TRY_AGAIN_LATER: "The event history is unreachable; reconnect in a few seconds.",
     TOKEN_EXPIRED: "The access token expired; reconnect with a new token.",
     ACCESS_REVOKED: "The access token's user or API client was deleted.",
     PING_TIMEOUT: "No message arrived in time after a ping.",

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..auth.principal import principal_of, require_admin
+from ..core.errors import ServiceUnavailableError
 from ..core.handlers import request_id_of
 from ..core.http import json_response, read_model
 from ..core.routing import OperationRouter
@@ -82,6 +83,10 @@ async def stream_events(websocket: WebSocket) -> None:
     expires_at = auth.tokens.verify(found.token).expires_at
     options = stream_options(websocket.query_params)
 
+    # A bus that cannot be reached gets 503 here, before the upgrade, like
+    # any other request the server cannot complete.
+    await services.hub.bus.ping()
+
     services.hub.admit(principal.user_id, services.limits.max_per_user)
     try:
         await websocket.accept(subprotocol=found.subprotocol)
@@ -93,9 +98,13 @@ async def stream_events(websocket: WebSocket) -> None:
             services.hub,
             request_id=request_id_of(websocket.scope),
         )
-        await services.hub.serve(
-            connection, services.status.current(), options.last_event_id
-        )
+        try:
+            await services.hub.serve(
+                connection, services.status.current(), options.last_event_id
+            )
+        except ServiceUnavailableError as error:
+            # The bus went away between the check above and the replay.
+            await connection.close_unavailable(error)
     finally:
         services.hub.release(principal.user_id)
 
