@@ -112,6 +112,20 @@ async def test_burst_over_workers_passes_100(fresh_limits: ServerProcess) -> Non
     assert sum(served.values()) == BURST
 
 
+async def test_flushed_redis_starts_counts_again(workers: Workers) -> None:
+    server = workers.server
+    workers.redis.flush()
+    burst = [_get_users(server, f"used-{number}") for number in range(LIMIT + 1)]
+    used = await asyncio.gather(*burst)
+
+    workers.redis.flush()
+    after_flush = await _get_users(server, "after-flush")
+
+    assert used.count(401) == LIMIT
+    assert used.count(429) == 1
+    assert after_flush == 401
+
+
 @pytest.fixture
 async def api(fresh_limits: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=fresh_limits.base_url, timeout=30) as api:
