@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,7 +30,6 @@ from techcorp_server.stream.redis_bus import PUBLISH_SCRIPT, RedisEventBus
 from ..conftest import server_env
 from ..utils.api import bearer, client_token
 from ..utils.backends import database_url
-from ..utils.ports import free_port
 from ..utils.redis_server import RedisServer
 from ..utils.server import ServerProcess
 from .client import open_stream, opened, receive
@@ -39,6 +39,9 @@ OUTAGE_SECONDS = 1.5
 
 MAX_UPDATES_BEFORE_RESYNC = 5
 """Updates published before the flush that may still reach a client."""
+
+AVAILABILITY_DEADLINE_SECONDS = 5.0
+"""How long the bus may take to notice that Redis stopped, or came back."""
 
 PUBLISH_FAILED = "publishing stream events failed"
 READ_FAILED = "reading stream events failed"
@@ -220,15 +223,38 @@ async def test_flushed_redis_gives_clients_resync(
     assert "Traceback" not in server.logs()
 
 
-async def test_bus_ping_fails_fast_without_redis() -> None:
-    bus = RedisEventBus.from_url(f"redis://127.0.0.1:{free_port()}/0", 10)
-    started = time.monotonic()
+async def _available(bus: RedisEventBus) -> bool:
     try:
-        with pytest.raises(ServiceUnavailableError):
-            await bus.ping()
+        bus.check_available()
+    except ServiceUnavailableError:
+        return False
+    return True
+
+
+async def _wait_until_available(bus: RedisEventBus, expected: bool) -> None:
+    started = time.monotonic()
+    while await _available(bus) != expected:
+        seconds = time.monotonic() - started
+        assert seconds < AVAILABILITY_DEADLINE_SECONDS, f"still {not expected}"
+        await asyncio.sleep(0.05)
+
+
+async def test_bus_unavailable_while_redis_stopped(tmp_path: Path) -> None:
+    redis_server = RedisServer(tmp_path)
+    redis_server.start()
+    bus = RedisEventBus.from_url(redis_server.url, history_size=10)
+    try:
+        await bus.start()
+        available_at_start = await _available(bus)
+        redis_server.stop()
+        await _wait_until_available(bus, expected=False)
+        redis_server.start_on_same_port()
+        await _wait_until_available(bus, expected=True)
     finally:
         await bus.stop()
-    assert time.monotonic() - started < 2
+        redis_server.stop()
+
+    assert available_at_start
 
 
 async def test_publish_script_retry_adds_event_once(

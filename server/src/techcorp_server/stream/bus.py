@@ -38,8 +38,8 @@ class EventBus(ABC):
         """Stop delivering events and release what the bus holds."""
         return None
 
-    async def ping(self) -> None:
-        """Raise `ServiceUnavailableError` unless the bus can take connections.
+    def check_available(self) -> None:
+        """Raise `ServiceUnavailableError` while the bus cannot deliver events.
 
         A bus that serves one process is always available.
         """

@@ -83,9 +83,9 @@ async def stream_events(websocket: WebSocket) -> None:
     expires_at = auth.tokens.verify(found.token).expires_at
     options = stream_options(websocket.query_params)
 
-    # A bus that cannot be reached gets 503 here, before the upgrade, like
-    # any other request the server cannot complete.
-    await services.hub.bus.ping()
+    # While the bus is unreachable the handshake gets 503 here, before the
+    # upgrade, like any other request the server cannot complete.
+    services.hub.bus.check_available()
 
     services.hub.admit(principal.user_id, services.limits.max_per_user)
     try:
