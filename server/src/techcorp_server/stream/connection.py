@@ -297,7 +297,12 @@ class StreamConnection:
             try:
                 await self.owner.resume(self, action.last_event_id)
             except ServiceUnavailableError as exc:
-                # The history is out of reach for now; the client may retry.
+                # The history is out of reach for now, and the client may retry.
+                logger.warning(
+                    "stream resume failed: %s",
+                    exc.__cause__ or exc,
+                    extra={"user_id": self.user_id},
+                )
                 self._send_error(exc)
         else:
             self.subscription.apply(action)

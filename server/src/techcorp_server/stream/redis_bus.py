@@ -13,11 +13,11 @@ starts late reads the current system status from it.
 
 While Redis is unreachable, a publish waits and retries, so the events
 announced meanwhile go out in order once it is back, and the reader retries
-too. Each kind of failure is logged once per outage, and the return once.
+too. Each kind of failure is logged once per outage, and the recovery once.
 When Redis comes back without the stream's keys (restarted without
 persistence, or flushed), the next publish starts a new epoch: ids from
 before it get `resync_required` on resume, and the connections that
-followed the old numbering are told the same.
+followed the old numbering receive `resync_required` too.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ class RedisEventBus(EventBus):
         """Raise `ServiceUnavailableError` while the reader cannot reach Redis.
 
         It costs no round trip: a stopped Redis fails the reader's blocking
-        read at once, and one that stops answering fails it within
+        read at once, and one that stops responding fails it within
         `READ_BLOCK_MILLISECONDS` plus `TIMEOUT_SECONDS`.
         """
         if self._read_log.failing:

@@ -3,6 +3,7 @@ AsyncAPI document that describes the stream."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import orjson
@@ -23,6 +24,8 @@ from .connection import Caller, ConnectionLimits, StreamConnection
 from .handshake import handshake_token, stream_options
 from .hub import StreamHub
 from .status import SystemStatusPublic, SystemStatusService, SystemStatusUpdate
+
+logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/v2/events"
 ASYNCAPI_PATH = "/v2/asyncapi.json"
@@ -104,6 +107,11 @@ async def stream_events(websocket: WebSocket) -> None:
             )
         except ServiceUnavailableError as error:
             # The bus went away between the check above and the replay.
+            logger.warning(
+                "stream replay failed; closing with 1013: %s",
+                error.__cause__ or error,
+                extra={"user_id": principal.user_id},
+            )
             await connection.close_unavailable(error)
     finally:
         services.hub.release(principal.user_id)
