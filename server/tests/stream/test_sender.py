@@ -101,3 +101,22 @@ async def test_coroutine_send_always_queues() -> None:
     drain.cancel()
 
     assert written == ["a", "b"]
+
+
+async def test_held_sender_waits_for_drain() -> None:
+    socket = Socket()
+    sender = MessageSender(socket.send, queue_size=4, held=True)
+
+    sender.put(_message("live"))
+    written_before_drain = list(socket.written)
+    socket.send(_message("opening"))
+    socket.take()
+    drain = asyncio.create_task(sender.drain())
+    await asyncio.sleep(0.01)
+    socket.take()
+    await asyncio.sleep(0.01)
+    sender.put(_message("later"))
+    drain.cancel()
+
+    assert written_before_drain == []
+    assert socket.written == ["opening", "live", "later"]

@@ -109,7 +109,11 @@ class StreamConnection:
         self._newest_sequence = 0
         self.close_code: int | None = None
         server_send = websocket.scope.get("state", {}).get(SERVER_SEND)
-        self._outgoing = MessageSender(server_send or websocket.send, limits.queue_size)
+        # Live events offered while the opening messages (the status and the
+        # replay) are still being sent wait behind them.
+        self._outgoing = MessageSender(
+            server_send or websocket.send, limits.queue_size, held=True
+        )
         self._last_message_at = time.monotonic()
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -35,12 +35,16 @@ SendFunction = Callable[[Message], Awaitable[None]]
 
 
 class MessageSender:
-    def __init__(self, send: SendFunction, queue_size: int) -> None:
+    def __init__(
+        self, send: SendFunction, queue_size: int, *, held: bool = False
+    ) -> None:
+        """With `held`, every message waits in the queue until `drain` starts,
+        so messages that the caller sends itself before that go out first."""
         self._send: Callable[[Message], Any] = send
         self._starts_at_call = not inspect.iscoroutinefunction(send)
         self._queue: asyncio.Queue[Message] = asyncio.Queue(queue_size)
         self._write: Write | None = None
-        self._draining = False
+        self._draining = held
 
     def put(self, message: Message) -> bool:
         """Send or queue `message`; return False when the queue is full."""
@@ -60,6 +64,8 @@ class MessageSender:
 
     async def drain(self) -> None:
         """Send queued messages until cancelled; raises when a send fails."""
+        # Messages put from here on may go out at once only while none wait.
+        self._draining = False
         while True:
             message = await self._queue.get()
             self._draining = True
