@@ -113,6 +113,9 @@ def run(command: Coroutine[Any, Any, T]) -> T:
         fail(exc.message)
     except OperationalError as exc:
         fail(f"The database cannot be used: {exc.orig}")
+    except (ConnectionError, TimeoutError) as exc:
+        # asyncpg raises these unwrapped when it cannot open a connection.
+        fail(f"The database cannot be used: {exc}")
 
 
 @asynccontextmanager
@@ -152,8 +155,9 @@ def serve(
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Server processes; more than 1 needs PostgreSQL "
-            "(env TECHCORP_WORKERS; default 1)."
+            help="Server processes; more than 1 needs PostgreSQL, and Redis "
+            "to share the rate limit and the stream (env TECHCORP_WORKERS; "
+            "default 1)."
         ),
     ] = None,
     simulate_market: Annotated[
@@ -176,6 +180,14 @@ def serve(
             "Run one worker, or set TECHCORP_DATABASE_URL to a PostgreSQL "
             "database.",
             code=2,
+        )
+    if settings.workers > 1 and settings.redis_url is None:
+        stderr.print(
+            f"Warning: without TECHCORP_REDIS_URL each of the {settings.workers} "
+            "workers counts its own rate limit, so a client may make "
+            f"{settings.workers} times TECHCORP_RATE_LIMIT_PER_MINUTE requests, "
+            "and each numbers its own stream events and keeps its own system "
+            "status. Set TECHCORP_REDIS_URL to share them."
         )
     configure_logging(settings)
     run(prepare_database(settings))

@@ -56,6 +56,18 @@ def test_serve_rejects_workers_on_sqlite(cli: CommandLine) -> None:
     assert not cli.database_path.exists()
 
 
+def test_serve_warns_workers_without_redis(cli: CommandLine) -> None:
+    # Nothing listens on port 1, so the command stops at the migration.
+    unreachable = "postgresql://techcorp@127.0.0.1:1/techcorp"
+    result = cli.run(
+        "serve", "--workers", "2", env={"TECHCORP_DATABASE_URL": unreachable}
+    )
+
+    assert result.returncode == 1
+    assert "without TECHCORP_REDIS_URL each of the 2 workers" in result.stderr
+    assert "The database cannot be used" in result.stderr
+
+
 def test_serve_rejects_invalid_setting(cli: CommandLine) -> None:
     result = cli.run("serve", env={"TECHCORP_RATE_LIMIT_PER_MINUTE": "lots"})
 

@@ -192,3 +192,22 @@ async def test_unwritten_slice_holds_fan_out_for_a_bounded_time() -> None:
     await _stop(hub, tasks)
 
     assert SLICE_WAIT_POLLS * 0.001 <= waited < 2
+
+
+async def test_held_sender_waits_for_drain() -> None:
+    socket = Socket()
+    sender = MessageSender(socket.send, queue_size=4, held=True)
+
+    sender.put(_message("live"))
+    written_before_drain = list(socket.written)
+    socket.send(_message("opening"))
+    socket.take()
+    drain = asyncio.create_task(sender.drain())
+    await asyncio.sleep(0.01)
+    socket.take()
+    await asyncio.sleep(0.01)
+    sender.put(_message("later"))
+    drain.cancel()
+
+    assert written_before_drain == []
+    assert socket.written == ["opening", "live", "later"]

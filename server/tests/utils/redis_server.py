@@ -20,11 +20,19 @@ MISSING_MESSAGE = (
 
 
 class RedisServer:
-    """`redis-server` without persistence, listening on 127.0.0.1 only."""
+    """`redis-server` listening on 127.0.0.1 only.
 
-    def __init__(self, data_dir: Path, databases: int = 16) -> None:
+    By default it keeps nothing on disk, so a restart comes back empty. With
+    `persistent`, it writes an append-only file, and a restart after `stop`
+    comes back with the data it had.
+    """
+
+    def __init__(
+        self, data_dir: Path, databases: int = 16, *, persistent: bool = False
+    ) -> None:
         self.data_dir = data_dir
         self.databases = databases
+        self.persistent = persistent
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.log_path = data_dir / "redis.log"
@@ -43,7 +51,7 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes" if self.persistent else "no",
             "--dir", str(self.data_dir),
             "--databases", str(self.databases),
             "--logfile", str(self.log_path),

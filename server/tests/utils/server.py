@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -21,8 +21,15 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 class ServerProcess:
     """`techcorp-server serve` in a child process, with its own database."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: Mapping[str, str],
+        arguments: Sequence[str] = (),
+    ) -> None:
         self.data_dir = data_dir
+        self.arguments = list(arguments)
+        """More `serve` arguments, such as `--workers 2`."""
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / "server.log"
@@ -38,7 +45,7 @@ class ServerProcess:
         """Start the server; `own_process_group` lets `stop` signal it as a
         terminal does, to every process of its group."""
         command = [sys.executable, "-m", "techcorp_server", "serve"]
-        command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--host", "127.0.0.1", "--port", str(self.port), *self.arguments]
         # The child keeps its own copy of the log file handle.
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -9,6 +9,7 @@ handler, so the server's own lines share the format.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from contextvars import ContextVar
@@ -207,13 +208,19 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 class JSONFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, then extras."""
+    """One JSON object per line: time, level, logger, process id, message, then
+    extras.
+
+    The process id tells apart the lines of the worker processes of
+    `serve --workers N`, which share one stderr.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "time": _timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": os.getpid(),
             "message": record.getMessage(),
         }
         request_id = getattr(record, "request_id", None)
@@ -286,8 +293,9 @@ def configure_logging(settings: Settings) -> None:
     level = settings.log_level.upper()
     root.setLevel(level)
 
-    # No formatter here prints thread or process fields, so the records skip
-    # collecting them (the "Optimization" switches of the logging HOWTO).
+    # No formatter here reads the records' thread or process fields (the JSON
+    # formatter calls os.getpid() itself), so the records skip collecting them
+    # (the "Optimization" switches of the logging HOWTO).
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

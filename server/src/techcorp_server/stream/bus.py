@@ -38,6 +38,13 @@ class EventBus(ABC):
         """Stop delivering events and release what the bus holds."""
         return None
 
+    def check_available(self) -> None:
+        """Raise `ServiceUnavailableError` while the bus cannot deliver events.
+
+        A bus that serves one process is always available.
+        """
+        return None
+
     async def latest(self, event_type: str) -> Mapping[str, Any] | None:
         """Return the data of the newest event of `event_type` others published.
 
@@ -62,7 +69,9 @@ class EventBus(ABC):
         """Return the events published after `event_id`, oldest first.
 
         Returns None when that is not possible: the id is malformed, comes
-        from another run of the server, or is older than the history.
+        from another run of the server or from before the history was lost,
+        or is older than the history. Raises `ServiceUnavailableError` when
+        the history cannot be read right now.
         """
 
 

@@ -21,7 +21,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..auth.principal import Principal
-from ..core.errors import BadRequestError
+from ..core.errors import APIError, BadRequestError, ServiceUnavailableError
 from ..core.handlers import error_body
 from ..core.request_context import SERVER_SEND
 from .events import (
@@ -41,6 +41,7 @@ from .protocol import (
     PING_TIMEOUT,
     TOKEN_EXPIRED,
     TOO_SLOW,
+    TRY_AGAIN_LATER,
     PingAction,
     PongAction,
     ResumeAction,
@@ -104,13 +105,21 @@ class StreamConnection:
         self.subscription = subscription
         self.limits = limits
         self.request_id = request_id
+        # The numbering that the sequences below count in: the epoch of the
+        # events this connection has been offered or replayed.
+        self._epoch: int | None = None
         self.first_live_sequence: int | None = None
         """The sequence of the first event offered live; replays stop before it."""
         self.replayed_through = 0
         """The sequence of the newest event replayed; live offers skip up to it."""
+        self._newest_sequence = 0
         self.close_code: int | None = None
         server_send = websocket.scope.get("state", {}).get(SERVER_SEND)
-        self._outgoing = MessageSender(server_send or websocket.send, limits.queue_size)
+        # Live events offered while the opening messages (the status and the
+        # replay) are still being sent wait behind them.
+        self._outgoing = MessageSender(
+            server_send or websocket.send, limits.queue_size, held=True
+        )
         self._last_message_at = time.monotonic()
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -133,13 +142,59 @@ class StreamConnection:
 
         Returns True when the event's write started at once.
         """
-        if event.sequence <= self.replayed_through:
+        if event.id.epoch != self._epoch:
+            self._follow_epoch(event.id.epoch)
+        sequence = event.sequence
+        if sequence <= self.replayed_through:
             return False
         if self.first_live_sequence is None:
-            self.first_live_sequence = event.sequence
+            self.first_live_sequence = sequence
+        self._newest_sequence = max(self._newest_sequence, sequence)
         if self.close_code is None and self.subscription.matches(event):
             return self._put(event.message) is Put.SENT
         return False
+
+    def _follow_epoch(self, epoch: int) -> None:
+        """Count in a new numbering, telling the client when an old one ends.
+
+        The epoch changes when a shared bus lost its history (Redis restarted
+        empty or flushed). Events of the old numbering may have been lost
+        with it, so the client is asked to resynchronise.
+        """
+        if self._epoch is not None and self._newest_sequence:
+            last_event_id = f"{self._epoch}-{self._newest_sequence}"
+            self.send_control(RESYNC_REQUIRED, resync_data(last_event_id))
+        self._epoch = epoch
+        self.first_live_sequence = None
+        self.replayed_through = 0
+        self._newest_sequence = 0
+
+    def missed(self, events: Sequence[StreamEvent]) -> list[StreamEvent] | None:
+        """Return the events of a replay that this connection should receive.
+
+        `events` come from the history, oldest first. Those at or after the
+        first live event are left out, because they come live, and the live
+        offers skip those replayed. Returns None when live events of a newer
+        numbering arrived already, so the replayed ones may have gaps.
+        """
+        if not events:
+            return []
+        epoch = events[0].id.epoch
+        if self._epoch is None:
+            self._epoch = epoch
+        elif epoch != self._epoch:
+            return None
+        boundary = self.first_live_sequence
+        earlier = [
+            event for event in events if boundary is None or event.sequence < boundary
+        ]
+        if earlier:
+            # An event read from the history may still be on its way to the
+            # connection live; it is not sent twice.
+            newest = earlier[-1].sequence
+            self.replayed_through = max(self.replayed_through, newest)
+            self._newest_sequence = max(self._newest_sequence, newest)
+        return [event for event in earlier if self.subscription.matches(event)]
 
     def send_control(self, message_type: str, data: Mapping[str, Any]) -> None:
         if self.close_code is None:
@@ -164,6 +219,12 @@ class StreamConnection:
         if self._sender is not None:
             self._sender.cancel()
         self._tasks.append(asyncio.create_task(self._send_close(code, final)))
+
+    async def close_unavailable(self, error: ServiceUnavailableError) -> None:
+        """Send `error` and close with 1013, before the connection ever ran."""
+        final = control_message(ERROR, error_body(error, self.request_id))
+        self.close(TRY_AGAIN_LATER, final=final)
+        await self._closed.wait()
 
     async def _send_close(self, code: int, final: Message | None) -> None:
         # NOTE: granian 2.8.7 does not send a close while another task waits
@@ -279,14 +340,23 @@ class StreamConnection:
         if isinstance(action, PingAction):
             self.send_control(PONG, {})
         elif isinstance(action, ResumeAction):
-            await self.owner.resume(self, action.last_event_id)
+            try:
+                await self.owner.resume(self, action.last_event_id)
+            except ServiceUnavailableError as exc:
+                # The history is out of reach for now, and the client may retry.
+                logger.warning(
+                    "stream resume failed: %s",
+                    exc.__cause__ or exc,
+                    extra={"user_id": self.user_id},
+                )
+                self._send_error(exc)
         else:
             self.subscription.apply(action)
             self.send_control(
                 ACK, {"action": action.action, **self.subscription.describe()}
             )
 
-    def _send_error(self, exc: BadRequestError) -> None:
+    def _send_error(self, exc: APIError) -> None:
         self.send_control(ERROR, error_body(exc, self.request_id))
 
     async def _heartbeat(self) -> None:

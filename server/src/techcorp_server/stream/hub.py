@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import Message
@@ -172,28 +172,14 @@ class StreamHub:
         self, connection: StreamConnection, last_event_id: str
     ) -> list[Message]:
         events = await self.bus.events_after(last_event_id)
-        if events is None:
+        missed = None if events is None else connection.missed(events)
+        if missed is None:
             return [control_message(RESYNC_REQUIRED, resync_data(last_event_id))]
-        return [event.message for event in self._missed(connection, events)]
-
-    def _missed(
-        self, connection: StreamConnection, events: Sequence[StreamEvent]
-    ) -> list[StreamEvent]:
-        boundary = connection.first_live_sequence
-        earlier = [
-            event for event in events if boundary is None or event.sequence < boundary
-        ]
-        if earlier:
-            # An event read from the history may still be on its way to the
-            # connection live; it is not sent twice.
-            connection.replayed_through = max(
-                connection.replayed_through, earlier[-1].sequence
-            )
-        return [event for event in earlier if connection.subscription.matches(event)]
+        return [event.message for event in missed]
 
     async def resume(self, connection: StreamConnection, last_event_id: str) -> None:
         events = await self.bus.events_after(last_event_id)
-        missed = None if events is None else self._missed(connection, events)
+        missed = None if events is None else connection.missed(events)
         connection.replay(missed, last_event_id)
 
     async def check_access(self, connection: StreamConnection) -> None:

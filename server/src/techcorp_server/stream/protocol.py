@@ -30,9 +30,12 @@ MAX_MESSAGE_CHARACTERS = 16_384
 MAX_PRODUCT_IDS = 1000
 
 # Close codes. 1001 is RFC 6455's "going away" and 1009 its "message too
-# big" (section 7.4.1); 4000-4999 are reserved for applications (7.4.2).
+# big" (section 7.4.1), 1013 is "try again later" in IANA's WebSocket close
+# code registry, and 4000-4999 are reserved for applications (RFC 6455
+# section 7.4.2).
 GOING_AWAY: Final = 1001
 MESSAGE_TOO_BIG: Final = 1009
+TRY_AGAIN_LATER: Final = 1013
 TOKEN_EXPIRED: Final = 4001
 ACCESS_REVOKED: Final = 4003
 PING_TIMEOUT: Final = 4008
@@ -42,6 +45,7 @@ CLOSE_REASONS: Final = {
     GOING_AWAY: "The server is shutting down; reconnect with last_event_id.",
     MESSAGE_TOO_BIG: f"A client message is longer than {MAX_MESSAGE_CHARACTERS} "
     "characters.",
+    TRY_AGAIN_LATER: "The event history is unreachable; reconnect in a few seconds.",
     TOKEN_EXPIRED: "The access token expired; reconnect with a new token.",
     ACCESS_REVOKED: "The access token's user or API client was deleted.",
     PING_TIMEOUT: "No message arrived in time after a ping.",

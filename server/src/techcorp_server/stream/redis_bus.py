@@ -10,6 +10,14 @@ and a client that reconnects to another process resumes where it stopped.
 
 The data of the newest event of each type is kept too, so a process that
 starts late reads the current system status from it.
+
+While Redis is unreachable, a publish waits and retries, so the events
+announced meanwhile go out in order once it is back, and the reader retries
+too. Each kind of failure is logged once per outage, and the recovery once.
+When Redis comes back without the stream's keys (restarted without
+persistence, or flushed), the next publish starts a new epoch: ids from
+before it get `resync_required` on resume, and the connections that
+followed the old numbering receive `resync_required` too.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -26,6 +35,7 @@ import redis.asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ..core.errors import ServiceUnavailableError
 from ..core.handlers import log_background_failure
 from .bus import EventBus, Listener, Unsubscribe
 from .events import EventId, StreamEvent
@@ -44,23 +54,45 @@ TIMEOUT_SECONDS = 1.0
 """How long a command waits for Redis before it fails."""
 
 RETRY_SECONDS = 0.5
-"""How long the reader waits after a failed read, while Redis is away."""
+"""How long the reader and a publish wait after a failure, while Redis is away."""
 
-# KEYS: the stream, the epoch, the sequence, the newest data of each type.
-# ARGV: epoch if none is set yet, history size, type, data, created.
+PUBLISHED_MARKER_SECONDS = 300
+"""How long Redis remembers a publish's token, so that a retry of a publish
+whose reply was lost returns the first id instead of adding the event twice."""
+
+UNAVAILABLE_MESSAGE = (
+    "The event stream's store (Redis) is unreachable. Retry in a few seconds."
+)
+
+UNREACHABLE_ERRORS = (RedisConnectionError, RedisTimeoutError)
+
+# KEYS: the stream, the epoch, the sequence, the newest data of each type,
+# the publish's marker.
+# ARGV: history size, type, data, created, marker lifetime in seconds.
 # Returns the event id.
+#
+# A missing epoch or sequence means Redis lost the stream's keys, so the
+# numbering starts again under a new epoch, the millisecond of Redis's own
+# clock: later than the old epoch, whichever process publishes first.
 PUBLISH_SCRIPT = """
+local published = redis.call('GET', KEYS[5])
+if published then
+  return published
+end
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[1]
+if not epoch or redis.call('EXISTS', KEYS[3]) == 0 then
+  local now = redis.call('TIME')
+  local milliseconds = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  epoch = string.format('%d', milliseconds)
   redis.call('SET', KEYS[2], epoch)
   redis.call('DEL', KEYS[1], KEYS[3])
 end
 local sequence = redis.call('INCR', KEYS[3])
 local id = epoch .. '-' .. sequence
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[2], id,
-  'type', ARGV[3], 'data', ARGV[4], 'created', ARGV[5])
-redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], id,
+  'type', ARGV[2], 'data', ARGV[3], 'created', ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
+redis.call('SET', KEYS[5], id, 'EX', ARGV[5])
 return id
 """
 
@@ -78,12 +110,36 @@ def _event(entry_id: bytes, fields: Mapping[bytes, bytes]) -> StreamEvent:
     )
 
 
-def _log_read_failure(exc: Exception) -> None:
-    """Log one line for an unreachable Redis, and a traceback for other errors."""
-    if isinstance(exc, (RedisConnectionError, RedisTimeoutError)):
-        logger.warning("reading stream events failed: %s: %s", type(exc).__name__, exc)
-    else:
-        log_background_failure(logger, "reading stream events failed", exc)
+class OutageLog:
+    """Logs each kind of failure of one task once, until the task succeeds.
+
+    An unreachable Redis gets one line per kind of error, and anything else
+    its traceback, also once per kind. The first success after failures logs
+    that the task works again.
+    """
+
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self._logged: set[type[Exception]] = set()
+
+    @property
+    def failing(self) -> bool:
+        return bool(self._logged)
+
+    def failed(self, exc: Exception) -> None:
+        kind = type(exc)
+        if kind in self._logged:
+            return
+        self._logged.add(kind)
+        if isinstance(exc, UNREACHABLE_ERRORS):
+            logger.warning("%s failed: %s: %s", self.task, kind.__name__, exc)
+        else:
+            log_background_failure(logger, f"{self.task} failed", exc)
+
+    def succeeded(self) -> None:
+        if self._logged:
+            logger.info("%s works again", self.task)
+            self._logged.clear()
 
 
 class RedisEventBus(EventBus):
@@ -102,6 +158,8 @@ class RedisEventBus(EventBus):
         self._listeners: list[Listener] = []
         self._last_id = "0-0"
         self._reader: asyncio.Task[None] | None = None
+        self._read_log = OutageLog("reading stream events")
+        self._publish_log = OutageLog("publishing stream events")
 
     @classmethod
     def from_url(cls, url: str, history_size: int) -> RedisEventBus:
@@ -133,18 +191,43 @@ class RedisEventBus(EventBus):
                 await self._client.aclose()
 
     async def publish(self, event_type: str, data: Mapping[str, Any]) -> StreamEvent:
+        """Append the event; while Redis is unreachable, wait and retry.
+
+        Redis remembers each publish's random token for a while, so a retry
+        after a lost reply does not add the event twice.
+        """
         created = int(time.time())
-        keys = [self._stream, self._epoch, self._sequence, self._latest]
+        marker = f"{KEY_PREFIX}:published:{secrets.token_hex(12)}"
+        keys = [self._stream, self._epoch, self._sequence, self._latest, marker]
         args: list[int | bytes | str] = [
-            time.time_ns() // 1_000_000,
             self._history_size,
             event_type,
             orjson.dumps(data),
             created,
+            PUBLISHED_MARKER_SECONDS,
         ]
-        event_id = EventId.parse((await self._publish(keys, args)).decode())
+        while True:
+            try:
+                reply = await self._publish(keys, args)
+            except UNREACHABLE_ERRORS as exc:
+                self._publish_log.failed(exc)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            self._publish_log.succeeded()
+            break
+        event_id = EventId.parse(reply.decode())
         assert event_id is not None  # The script builds it from two integers.
         return StreamEvent.create(event_id, event_type, data, created=created)
+
+    def check_available(self) -> None:
+        """Raise `ServiceUnavailableError` while the reader cannot reach Redis.
+
+        It costs no round trip: a stopped Redis fails the reader's blocking
+        read at once, and one that stops responding fails it within
+        `READ_BLOCK_MILLISECONDS` plus `TIMEOUT_SECONDS`.
+        """
+        if self._read_log.failing:
+            raise ServiceUnavailableError(UNAVAILABLE_MESSAGE)
 
     def subscribe(self, listener: Listener) -> Unsubscribe:
         self._listeners.append(listener)
@@ -158,15 +241,20 @@ class RedisEventBus(EventBus):
         last = EventId.parse(event_id)
         if last is None or not self._keeps_history:
             return None
-        async with self._client.pipeline(transaction=True) as pipeline:
-            pipeline.get(self._epoch)
-            pipeline.get(self._sequence)
-            pipeline.xrange(self._stream, count=1)
-            pipeline.xrange(self._stream, min=f"({last}")
-            epoch, sequence, oldest, newer = cast(
-                tuple[bytes | None, bytes | None, list[Entry], list[Entry]],
-                tuple(await pipeline.execute()),
-            )
+        try:
+            async with self._client.pipeline(transaction=True) as pipeline:
+                pipeline.get(self._epoch)
+                pipeline.get(self._sequence)
+                pipeline.xrange(self._stream, count=1)
+                pipeline.xrange(self._stream, min=f"({last}")
+                epoch, sequence, oldest, newer = cast(
+                    tuple[bytes | None, bytes | None, list[Entry], list[Entry]],
+                    tuple(await pipeline.execute()),
+                )
+        except UNREACHABLE_ERRORS as exc:
+            raise ServiceUnavailableError(UNAVAILABLE_MESSAGE) from exc
+        # Without an epoch Redis has lost the history (or nothing was ever
+        # published), so the id cannot be resumed from.
         if epoch is None or int(epoch) != last.epoch:
             return None
         if last.sequence > int(sequence or 0):
@@ -177,7 +265,6 @@ class RedisEventBus(EventBus):
         return [_event(entry_id, fields) for entry_id, fields in newer]
 
     async def _read(self) -> None:
-        failing = False
         while True:
             try:
                 replies = cast(
@@ -187,12 +274,10 @@ class RedisEventBus(EventBus):
                     ),
                 )
             except Exception as exc:
-                if not failing:
-                    _log_read_failure(exc)
-                failing = True
+                self._read_log.failed(exc)
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
-            failing = False
+            self._read_log.succeeded()
             for _stream, entries in replies:
                 for entry_id, fields in entries:
                     self._last_id = entry_id.decode()

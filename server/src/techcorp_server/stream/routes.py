@@ -3,6 +3,7 @@ AsyncAPI document that describes the stream."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import orjson
@@ -12,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..auth.principal import principal_of, require_admin
+from ..core.errors import ServiceUnavailableError
 from ..core.handlers import request_id_of
 from ..core.http import json_response, read_model
 from ..core.routing import OperationRouter
@@ -22,6 +24,8 @@ from .connection import Caller, ConnectionLimits, StreamConnection
 from .handshake import handshake_token, stream_options
 from .hub import StreamHub
 from .status import SystemStatusPublic, SystemStatusService, SystemStatusUpdate
+
+logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/v2/events"
 ASYNCAPI_PATH = "/v2/asyncapi.json"
@@ -82,6 +86,10 @@ async def stream_events(websocket: WebSocket) -> None:
     expires_at = auth.tokens.verify(found.token).expires_at
     options = stream_options(websocket.query_params)
 
+    # While the bus is unreachable the handshake gets 503 here, before the
+    # upgrade, like any other request the server cannot complete.
+    services.hub.bus.check_available()
+
     services.hub.admit(principal.user_id, services.limits.max_per_user)
     try:
         await websocket.accept(subprotocol=found.subprotocol)
@@ -93,9 +101,18 @@ async def stream_events(websocket: WebSocket) -> None:
             services.hub,
             request_id=request_id_of(websocket.scope),
         )
-        await services.hub.serve(
-            connection, services.status.current(), options.last_event_id
-        )
+        try:
+            await services.hub.serve(
+                connection, services.status.current(), options.last_event_id
+            )
+        except ServiceUnavailableError as error:
+            # The bus went away between the check above and the replay.
+            logger.warning(
+                "stream replay failed; closing with 1013: %s",
+                error.__cause__ or error,
+                extra={"user_id": principal.user_id},
+            )
+            await connection.close_unavailable(error)
     finally:
         services.hub.release(principal.user_id)
 

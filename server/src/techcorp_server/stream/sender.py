@@ -46,12 +46,16 @@ class Put(enum.Enum):
 
 
 class MessageSender:
-    def __init__(self, send: SendFunction, queue_size: int) -> None:
+    def __init__(
+        self, send: SendFunction, queue_size: int, *, held: bool = False
+    ) -> None:
+        """With `held`, every message waits in the queue until `drain` starts,
+        so messages that the caller sends itself before that go out first."""
         self._send: Callable[[Message], Any] = send
         self._starts_at_call = not inspect.iscoroutinefunction(send)
         self._queue: asyncio.Queue[Message] = asyncio.Queue(queue_size)
         self._write: Write | None = None
-        self._draining = False
+        self._draining = held
 
     @property
     def writing(self) -> bool:
@@ -76,6 +80,8 @@ class MessageSender:
 
     async def drain(self) -> None:
         """Send queued messages until cancelled; raises when a send fails."""
+        # Messages put from here on may go out at once only while none wait.
+        self._draining = False
         while True:
             message = await self._queue.get()
             self._draining = True
