@@ -271,3 +271,16 @@ async def test_secret_never_logged(tmp_path: Path) -> None:
     assert "logged-never-0123456789" not in logs
     assert rotated.json()["secret"] not in logs
     assert receiver.requests[0].headers["x-signature"] not in logs
+
+
+async def test_encoded_slash_in_id_is_not_found(
+    hooks: httpx.AsyncClient, hooks_admin: dict[str, str], register: RegisterEndpoint
+) -> None:
+    endpoint = await register("http://127.0.0.1:9/in", ["user.created"])
+
+    response = await hooks.get(
+        f"/v2/webhooks/{endpoint['id']}%2Fdeliveries", headers=hooks_admin
+    )
+
+    body = assert_error(response, 404, "not_found")
+    assert "%2Fdeliveries" in body["message"]

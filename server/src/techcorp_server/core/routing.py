@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from . import idempotency
+from .errors import NotFoundError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -169,6 +170,12 @@ class _MethodDispatch:
         self.methods = methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_path: bytes = scope.get("raw_path") or b""
+        if b"%2" in raw_path and b"%2f" in raw_path.lower():
+            # The route matched the decoded path, where an encoded slash in an
+            # id became a separator, so the request named another resource.
+            requested_path = raw_path.decode("latin-1")
+            raise NotFoundError(f"No route matches {scope['method']} {requested_path}.")
         request = Request(scope, receive, send)
         response = await self.methods[scope["method"]](request)
         await response(scope, receive, send)
