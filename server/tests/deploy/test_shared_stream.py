@@ -17,7 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from ..conftest import server_env
 from ..stream.client import open_stream, opened, receive, receive_type
-from ..utils.api import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, bearer
+from ..utils.api import ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET, bearer, set_price
 from ..utils.backends import database_url
 from ..utils.redis_server import RedisServer
 from ..utils.server import ServerProcess
@@ -81,15 +81,6 @@ async def _product(api: httpx.AsyncClient, token: str) -> str:
     return product_id
 
 
-async def _set_price(
-    api: httpx.AsyncClient, token: str, product_id: str, price: float
-) -> None:
-    response = await api.patch(
-        f"/v2/products/{product_id}", json={"price": price}, headers=bearer(token)
-    )
-    assert response.status_code == 200, response.text
-
-
 async def _no_more_updates(websocket: ClientConnection) -> None:
     with pytest.raises(TimeoutError):
         await receive_type(websocket, "market_update", seconds=QUIET_SECONDS)
@@ -108,7 +99,7 @@ async def test_price_change_on_a_reaches_b_once(
     ):
         await opened(on_a)
         await opened(on_b)
-        await _set_price(api_a, token, product_id, 125.5)
+        await set_price(api_a, token, product_id, 125.5)
         seen_on_a = await receive_type(on_a, "market_update")
         seen_on_b = await receive_type(on_b, "market_update")
         await _no_more_updates(on_b)
@@ -126,11 +117,11 @@ async def test_client_resumes_on_the_other_process(
     query = f"events=market_update&product_ids={product_id}"
     async with open_stream(first, token, query=query) as on_a:
         await opened(on_a)
-        await _set_price(api_a, token, product_id, 130.0)
+        await set_price(api_a, token, product_id, 130.0)
         last_seen = await receive_type(on_a, "market_update")
 
-    await _set_price(api_a, token, product_id, 131.0)
-    await _set_price(api_a, token, product_id, 132.0)
+    await set_price(api_a, token, product_id, 131.0)
+    await set_price(api_a, token, product_id, 132.0)
     resume = f"{query}&last_event_id={last_seen['id']}"
     async with open_stream(second, token, query=resume) as on_b:
         await opened(on_b)

@@ -12,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from techcorp_server.stream.protocol import MAX_MESSAGE_CHARACTERS
 
-from ..utils.api import bearer, create_user
+from ..utils.api import bearer, create_user, set_price
 from ..utils.server import ServerProcess
 from .client import (
     RECEIVE_TIMEOUT_SECONDS,
@@ -40,15 +40,6 @@ async def _product(
     return product
 
 
-async def _set_price(
-    api: httpx.AsyncClient, token: str, product_id: str, price: float
-) -> None:
-    response = await api.patch(
-        f"/v2/products/{product_id}", json={"price": price}, headers=bearer(token)
-    )
-    assert response.status_code == 200, response.text
-
-
 async def _set_status(
     api: httpx.AsyncClient, token: str, **body: Any
 ) -> httpx.Response:
@@ -67,7 +58,7 @@ async def test_price_change_sends_market_update(
 
     async with open_stream(stream_server, stream_admin_token) as websocket:
         await opened(websocket)
-        await _set_price(stream_api, stream_admin_token, product["id"], 105.5)
+        await set_price(stream_api, stream_admin_token, product["id"], 105.5)
         update = await receive_type(websocket, "market_update")
 
     assert update["data"] == {
@@ -208,8 +199,8 @@ async def test_product_filter_selects_updates(
 
     async with open_stream(stream_server, stream_admin_token, query=query) as ws:
         await opened(ws)
-        await _set_price(stream_api, stream_admin_token, other["id"], 1.5)
-        await _set_price(stream_api, stream_admin_token, watched["id"], 2.5)
+        await set_price(stream_api, stream_admin_token, other["id"], 1.5)
+        await set_price(stream_api, stream_admin_token, watched["id"], 2.5)
         update = await receive(ws)
 
     assert update["type"] == "market_update"
@@ -228,11 +219,11 @@ async def test_subscribe_changes_filters(
         unsubscribed = await receive(ws)
         await send(ws, {"action": "subscribe", "category": "Books"})
         subscribed = await receive(ws)
-        await _set_price(stream_api, stream_admin_token, gadget["id"], 3.25)
+        await set_price(stream_api, stream_admin_token, gadget["id"], 3.25)
         await _set_status(
             stream_api, stream_admin_token, status="operational", message="Up."
         )
-        await _set_price(stream_api, stream_admin_token, book["id"], 4.75)
+        await set_price(stream_api, stream_admin_token, book["id"], 4.75)
         update = await receive(ws)
 
     assert unsubscribed["type"] == "ack"
@@ -308,7 +299,7 @@ async def test_many_clients_receive_one_event(
     try:
         for ws in connections:
             await opened(ws)
-        await _set_price(stream_api, stream_admin_token, product["id"], 7.77)
+        await set_price(stream_api, stream_admin_token, product["id"], 7.77)
         updates = await asyncio.gather(*(receive(ws) for ws in connections))
     finally:
         for stream in streams:

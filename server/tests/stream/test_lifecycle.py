@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from ..conftest import server_env
-from ..utils.api import bearer, client_token, create_user
+from ..utils.api import bearer, client_token, create_user, set_price
 from ..utils.server import ServerProcess
 from ..utils.tokens import forge, read_signing_keys, split_token, valid_claims
 from .client import open_stream, opened, receive, receive_type, send, start_server
@@ -42,15 +42,6 @@ async def _new_product(api: httpx.AsyncClient, token: str) -> str:
     assert response.status_code == 201, response.text
     product_id: str = response.json()["id"]
     return product_id
-
-
-async def _set_price(
-    api: httpx.AsyncClient, token: str, product_id: str, price: float
-) -> None:
-    response = await api.patch(
-        f"/v2/products/{product_id}", json={"price": price}, headers=bearer(token)
-    )
-    assert response.status_code == 200, response.text
 
 
 async def test_token_expiry_closes_stream(
@@ -120,16 +111,16 @@ async def test_reconnect_resumes_after_last_event(
 
     async with open_stream(stream_server, stream_admin_token, query=query) as ws:
         await opened(ws)
-        await _set_price(stream_api, stream_admin_token, product_id, 11)
+        await set_price(stream_api, stream_admin_token, product_id, 11)
         seen = await receive_type(ws, "market_update")
-    await _set_price(stream_api, stream_admin_token, product_id, 12)
-    await _set_price(stream_api, stream_admin_token, product_id, 13)
+    await set_price(stream_api, stream_admin_token, product_id, 12)
+    await set_price(stream_api, stream_admin_token, product_id, 13)
 
     resume_query = f"{query}&last_event_id={seen['id']}"
     async with open_stream(stream_server, stream_admin_token, query=resume_query) as ws:
         await opened(ws)
         missed = [await receive(ws), await receive(ws)]
-        await _set_price(stream_api, stream_admin_token, product_id, 14)
+        await set_price(stream_api, stream_admin_token, product_id, 14)
         live = await receive(ws)
 
     assert [event["data"]["price"] for event in missed] == [12, 13]
@@ -146,9 +137,9 @@ async def test_resume_action_replays_missed_events(
     query = f"events=market_update&product_ids={product_id}"
     async with open_stream(stream_server, stream_admin_token, query=query) as ws:
         await opened(ws)
-        await _set_price(stream_api, stream_admin_token, product_id, 21)
+        await set_price(stream_api, stream_admin_token, product_id, 21)
         seen = await receive(ws)
-    await _set_price(stream_api, stream_admin_token, product_id, 22)
+    await set_price(stream_api, stream_admin_token, product_id, 22)
 
     async with open_stream(stream_server, stream_admin_token, query=query) as ws:
         await opened(ws)
@@ -200,10 +191,10 @@ async def test_old_event_id_requires_resync(tight_server: ServerProcess) -> None
         query = f"events=market_update&product_ids={product_id}"
         async with open_stream(tight_server, token, query=query) as ws:
             await opened(ws)
-            await _set_price(api, token, product_id, 1)
+            await set_price(api, token, product_id, 1)
             seen = await receive(ws)
         for price in (2, 3, 4, 5):
-            await _set_price(api, token, product_id, price)
+            await set_price(api, token, product_id, price)
 
         resume = f"{query}&last_event_id={seen['id']}"
         async with open_stream(tight_server, token, query=resume) as ws:

@@ -75,3 +75,13 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert body["message"]
     assert "X-Request-Id" in response.headers
     return body
+
+
+async def set_price(
+    api: httpx.AsyncClient, token: str, product_id: str, price: float
+) -> None:
+    """Change a product's price through `PATCH`, which announces a market update."""
+    response = await api.patch(
+        f"/v2/products/{product_id}", json={"price": price}, headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
