@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./techcorp.db"
     redis_url: str | None = None
     search_backend: Literal["memory", "postgresql"] | None = None
-    """Where searches run: `memory`, an index each process builds at start-up,
+    """The search engine: `memory`, an index each process builds at start-up,
     or `postgresql`, tables that all processes share. Unset: `postgresql` on
     PostgreSQL, `memory` on SQLite."""
 

@@ -50,7 +50,7 @@ class Failure:
 
 
 def is_replayable(method: str, has_idempotency_key: bool) -> bool:
-    """Whether sending the request twice has the same effect as once.
+    """Return whether sending the request twice has the same effect as once.
 
     A POST creates something each time, unless it carries an
     `Idempotency-Key`: the server then returns the first response again to

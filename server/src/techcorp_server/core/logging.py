@@ -211,7 +211,7 @@ class JSONFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, process id, message, then
     extras.
 
-    The process id tells apart the lines of the worker processes of
+    The process id separates the lines of the worker processes of
     `serve --workers N`, which share one stderr.
     """
 
