@@ -4,6 +4,10 @@ It does no routing, parsing, authentication or database work, so its rate is
 the most that granian, wrk and the machine allow for a body of this size. The
 API's rates are reported as a fraction of it.
 
+A POST gets a fixed body shaped like a token response once its whole body is
+read. That rate is the most a request with a body reaches, the ceiling of
+`POST /v2/auth/token`.
+
 Run it with `granian --interface asgi --working-dir bench bare_app:app`. When
 `BENCH_PAGE_FILE` names a file, that file's bytes are the body (the benchmark
 saves the API's real first page there), otherwise `sample_page.py` provides it.
@@ -27,11 +31,28 @@ def _load_body() -> bytes:
     return orjson.dumps(sample_page())
 
 
+def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode("ascii")),
+    ]
+
+
 BODY = _load_body()
-HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"content-length", str(len(BODY)).encode("ascii")),
-]
+HEADERS = _headers(BODY)
+TOKEN_BODY = orjson.dumps(
+    {"access_token": "x" * 250, "token_type": "Bearer", "expires_in": 3600}
+)
+TOKEN_HEADERS = _headers(TOKEN_BODY)
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def run_lifespan(receive: Receive, send: Send) -> None:
@@ -48,6 +69,14 @@ async def run_lifespan(receive: Receive, send: Send) -> None:
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await run_lifespan(receive, send)
+        return
+
+    if scope["method"] == "POST":
+        await read_body(receive)
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": TOKEN_HEADERS}
+        )
+        await send({"type": "http.response.body", "body": TOKEN_BODY})
         return
 
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})

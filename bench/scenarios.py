@@ -31,6 +31,8 @@ RANDOM_PAGES = 100
 """Pages the uncached scenarios spread over, so requests rarely repeat."""
 TOKEN_PATH = "/v2/auth/token"  # noqa: S105 - a URL path, not a password
 CHECK_TIMEOUT_SECONDS = 30.0
+TOKEN_SCENARIO = f"POST {TOKEN_PATH}, client credentials"
+BARE_POST_SCENARIO = "bare ASGI app, POST reading a token request"
 
 
 class ScenarioError(RuntimeError):
@@ -92,8 +94,15 @@ SCENARIOS = [
         authenticated=True,
     ),
     Scenario(
-        f"POST {TOKEN_PATH}, client credentials",
+        TOKEN_SCENARIO,
         "api",
+        TOKEN_PATH,
+        _check_token,
+        posts_credentials=True,
+    ),
+    Scenario(
+        BARE_POST_SCENARIO,
+        "bare",
         TOKEN_PATH,
         _check_token,
         posts_credentials=True,

@@ -71,6 +71,18 @@ def test_bare_app_serves_sample_page(bare_url: str) -> None:
     assert response.json()["total"] == DEFAULT_TOTAL
 
 
+def test_bare_app_answers_post_after_reading_body(bare_url: str) -> None:
+    body = b'{"client_id": "' + b"c" * 100_000 + b'"}'
+
+    response = httpx.post(bare_url + "/v2/auth/token", content=body)
+
+    assert response.status_code == 200
+    token = response.json()
+    assert token["token_type"] == "Bearer"  # noqa: S105 - a token type
+    assert len(token["access_token"]) == 250
+    assert int(response.headers["content-length"]) == len(response.content)
+
+
 def test_bare_app_serves_page_file(tmp_path: Path) -> None:
     page_file = tmp_path / "page.json"
     page_file.write_bytes(b'{"data": [], "total": 0}')

@@ -2,8 +2,10 @@
 
 A request passes, outermost first, through: request context (request id,
 access log, metrics, last-resort 500), CORS when configured, the rate limiter,
-the body size limit, and then Starlette's router, whose exception handlers
-turn every `APIError` and framework error into the JSON error shape.
+the body size limit, the table of fixed-path operations (`/v2/products`,
+`/v2/auth/token` and the like), and otherwise Starlette's router. Both turn
+every `APIError` and framework error into the JSON error shape with the same
+exception handlers.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .core.idempotency import IdempotencyStore
 from .core.logging import configure_logging
 from .core.migrate import upgrade_to_head
 from .core.request_context import RequestContextMiddleware
-from .core.routing import Operation, build_routes
+from .core.routing import FixedPathRoutes, Operation, build_routes
 from .events.outbox import EventOutbox
 from .observability import health, metrics
 from .openapi import routes as openapi_routes
@@ -284,7 +286,7 @@ def create_app(
     )
 
     stack: ASGIApp = BodyLimitMiddleware(
-        app,
+        FixedPathRoutes(app, EXCEPTION_HANDLERS),
         max_body_bytes=settings.max_body_bytes,
         read_timeout_seconds=settings.body_read_timeout_seconds,
     )

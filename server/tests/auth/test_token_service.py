@@ -34,3 +34,16 @@ def test_issued_token_verifies_with_pyjwt() -> None:
 def test_public_key_rejected_as_secret() -> None:
     with pytest.raises(jwt.InvalidKeyError):
         TokenService(KeyRing({"pem": PUBLIC_KEY_PEM}, "pem"), ttl_seconds=3600)
+
+
+def test_issued_token_is_what_pyjwt_would_sign() -> None:
+    service = TokenService(KeyRing({"key-1": KEY}, "key-1"), ttl_seconds=3600)
+
+    token = service.issue(subject="usr_1", role="member", client_id=None)
+
+    claims = jwt.decode(token, KEY, algorithms=["HS256"], issuer="techcorp")
+    expected = jwt.encode(
+        claims, KEY, algorithm="HS256", headers={"kid": "key-1", "typ": "JWT"}
+    )
+    assert token == expected
+    assert "cid" not in claims

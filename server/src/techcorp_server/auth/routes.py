@@ -7,12 +7,20 @@ import binascii
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ..core.db import isoformat
 from ..core.errors import BadRequestError, ForbiddenError, UnsupportedMediaTypeError
-from ..core.http import json_response, media_type_of, parse_json, read_model
+from ..core.http import (
+    EncodedResponse,
+    header_value,
+    json_response,
+    media_type_of,
+    parse_json,
+    read_model,
+)
 from ..core.pagination import envelope, page_request, request_link_header
 from ..core.routing import OperationRouter
 from ..core.text import shorten
@@ -33,6 +41,7 @@ clients_router = OperationRouter("/v2/clients", "API clients")
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELD_LENGTH = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+NO_STORE_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 TOKEN_FIELDS = (
     "grant_type",
     "client_id",
@@ -69,17 +78,26 @@ def oauth_error(code: str, message: str) -> BadRequestError:
     errors=(400, 401, 415),
 )
 async def create_token(request: Request) -> Response:
-    fields, basic = await _token_request_fields(request)
-    form = media_type_of(request) == FORM_MEDIA_TYPE
-    grant = await _issue(_auth(request), fields, basic, form=form)
-    return json_response(grant, headers=NO_STORE)
+    media_type = media_type_of(request)
+    fields, basic = await _token_request_fields(request, media_type)
+    grant = await _issue(
+        _auth(request), fields, basic, form=media_type == FORM_MEDIA_TYPE
+    )
+    body = orjson.dumps(grant)
+    return EncodedResponse(
+        body,
+        [
+            *NO_STORE_HEADERS,
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", b"application/json"),
+        ],
+    )
 
 
 async def _token_request_fields(
-    request: Request,
+    request: Request, media_type: str
 ) -> tuple[dict[str, str], tuple[str, str] | None]:
     """Read the token request's fields and any HTTP Basic credentials."""
-    media_type = media_type_of(request)
     body = await request.body()
     if media_type == FORM_MEDIA_TYPE:
         fields = _form_fields(body)
@@ -89,7 +107,7 @@ async def _token_request_fields(
         raise UnsupportedMediaTypeError(
             "Send the token request as JSON or as application/x-www-form-urlencoded."
         )
-    return fields, _basic_credentials(request.headers.get("authorization"))
+    return fields, _basic_credentials(header_value(request.scope, b"authorization"))
 
 
 def _form_fields(body: bytes) -> dict[str, str]:

@@ -21,6 +21,7 @@ from ..core.errors import (
     NotFoundError,
     UnauthorizedError,
 )
+from ..core.http import header_value
 from ..core.ids import new_id
 from ..core.pagination import PageRequest
 from ..core.text import has_control_character, shorten
@@ -198,7 +199,7 @@ class AuthService(ChangeListener):
         while its caller is being looked up share that lookup, so an expiring
         entry does not send every waiting request to the database at once.
         """
-        token = _bearer_token(request.headers.get("authorization"))
+        token = _bearer_token(header_value(request.scope, b"authorization"))
         return await self.authenticate_token(token)
 
     async def authenticate_token(self, token: str) -> Principal:
@@ -270,6 +271,12 @@ class AuthService(ChangeListener):
         return Principal(user_id=claims.subject, role=role, client_id=claims.client_id)
 
     async def _role_of(self, user_id: str) -> Role | None:
+        # Checked before anything is built: most calls end here.
+        cached = self._roles.get(user_id)
+        if cached is not None and cached[0] > time.monotonic():
+            role: Role | None = cached[1]
+            return role
+
         async def read_role() -> Role | None:
             statement = select(User.role).where(User.id == user_id)
             role = await self._database.run_read(
@@ -279,9 +286,16 @@ class AuthService(ChangeListener):
 
         # A missing user is remembered too, so a deleted user's tokens do not
         # reach the database on every request.
-        return await self._cached(self._roles, user_id, read_role, keep_none=True)
+        return await self._read_and_remember(
+            self._roles, user_id, read_role, keep_none=True
+        )
 
     async def _client_record(self, client_id: str) -> _ClientRecord | None:
+        cached = self._clients.get(client_id)
+        if cached is not None and cached[0] > time.monotonic():
+            record: _ClientRecord | None = cached[1]
+            return record
+
         async def read_client() -> _ClientRecord | None:
             statement = select(ApiClient.user_id, ApiClient.secret_hash).where(
                 ApiClient.id == client_id
@@ -293,9 +307,9 @@ class AuthService(ChangeListener):
                 return None
             return _ClientRecord(user_id=row.user_id, secret_hash=row.secret_hash)
 
-        return await self._cached(self._clients, client_id, read_client)
+        return await self._read_and_remember(self._clients, client_id, read_client)
 
-    async def _cached(
+    async def _read_and_remember(
         self,
         cache: dict[str, tuple[float, Any]],
         key: str,
@@ -303,15 +317,11 @@ class AuthService(ChangeListener):
         *,
         keep_none: bool = False,
     ) -> CachedT | None:
-        """Return a fresh cached value, else read it and remember it.
+        """Read a value that `cache` lacks or holds expired, and remember it.
 
         A read that began before an invalidation is not remembered, or the
         old value would outlive the change.
         """
-        cached = cache.get(key)
-        if cached is not None and cached[0] > time.monotonic():
-            value: CachedT | None = cached[1]
-            return value
         generation = self._generation
         value = await read()
         if generation == self._generation and (value is not None or keep_none):

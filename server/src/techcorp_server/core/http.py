@@ -11,6 +11,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from .errors import BadRequestError, FieldError, UnsupportedMediaTypeError
 from .text import shorten
@@ -27,6 +28,38 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+class EncodedResponse(Response):
+    """A response made from a body and a header list that are already bytes.
+
+    Starlette's `Response` encodes and checks its headers each time one is
+    made, about 1.3 µs. The busiest endpoints build their few headers
+    directly and skip that.
+    """
+
+    def __init__(
+        self,
+        body: bytes,
+        raw_headers: list[tuple[bytes, bytes]],
+        status_code: int = 200,
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.raw_headers = raw_headers
+        self.background = None
+
+
+def header_value(scope: Scope, name: bytes) -> str | None:
+    """Return the first value of the header `name` (lower case), if sent.
+
+    Reading the scope's header list directly is several times cheaper than
+    building Starlette's `Headers` for one lookup.
+    """
+    for header, value in scope["headers"]:
+        if header == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def json_response(
@@ -81,7 +114,7 @@ def parse_json(body: bytes) -> Any:
 
 
 def media_type_of(request: Request) -> str:
-    content_type = request.headers.get("content-type", "")
+    content_type = header_value(request.scope, b"content-type") or ""
     return content_type.split(";", 1)[0].strip().lower()
 
 
@@ -92,7 +125,7 @@ def _is_json_media_type(media_type: str) -> bool:
 
 
 def _charset_of(request: Request) -> str | None:
-    content_type = request.headers.get("content-type", "")
+    content_type = header_value(request.scope, b"content-type") or ""
     for parameter in content_type.split(";")[1:]:
         name, _, value = parameter.partition("=")
         if name.strip().lower() == "charset":

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
+from .http import header_value
 from .query import query_int
 from .routing import QueryParam
 
@@ -37,8 +37,9 @@ PAGE_QUERY = (
 )
 
 
-@dataclass(frozen=True)
-class PageRequest:
+class PageRequest(NamedTuple):
+    """A page number and size. A named tuple, so it hashes fast as a cache key."""
+
     page: int
     limit: int
 
@@ -81,20 +82,28 @@ def request_link_header(
     serving the page.
     """
     scope = request.scope
-    host = request.headers.get("host", "")
-    origin = f"{scope['scheme']}://{host}" if _PLAIN_HOST.fullmatch(host) else ""
+    host = header_value(scope, b"host") or ""
     query: bytes = scope["query_string"]
-    arguments = (origin + scope["path"], query, keep, page, total)
+    arguments = (scope["scheme"], host, scope["path"], query, keep, page, total)
     if len(query) > MAX_CACHED_QUERY_BYTES:
-        return link_header(*arguments)
+        return _link_header_for(*arguments)
     return _cached_link_header(*arguments)
 
 
-@lru_cache(maxsize=4096)
-def _cached_link_header(
-    base: str, query: bytes, keep: tuple[str, ...], page: PageRequest, total: int
+def _link_header_for(
+    scheme: str,
+    host: str,
+    path: str,
+    query: bytes,
+    keep: tuple[str, ...],
+    page: PageRequest,
+    total: int,
 ) -> str:
-    return link_header(base, query, keep, page, total)
+    origin = f"{scheme}://{host}" if _PLAIN_HOST.fullmatch(host) else ""
+    return link_header(origin + path, query, keep, page, total)
+
+
+_cached_link_header = lru_cache(maxsize=4096)(_link_header_for)
 
 
 def link_header(

@@ -1,11 +1,12 @@
 """The outermost middleware: request id, access log, metrics and a last-resort 500.
 
 Every HTTP response and every response to a WebSocket handshake leaves with
-an `X-Request-Id` header. The id is stored in `scope["state"]["request_id"]` for
-the layers below and in `request_id_var` for log records. An exception that
-escapes everything else is logged here, once, with its traceback, and turned
-into the JSON 500 if the response has not started.
-"""
+an `X-Request-Id` header, and with the headers that the layers below list in
+`scope["state"]["response_headers"]`. The id is stored in
+`scope["state"]["request_id"]` for the layers below and in `request_id_var`
+for log records. An exception that escapes everything else is logged here,
+once, with its traceback, and turned into the JSON 500 if the response has
+not started."""
 
 from __future__ import annotations
 
@@ -24,10 +25,20 @@ from .logging import REDACTED_FLAG, redact, request_id_var
 
 REQUEST_ID_HEADER = b"x-request-id"
 
+Headers = list[tuple[bytes, bytes]]
+
 # Echoing an incoming id lets a caller trace a request across its own logs and
 # ours. An id outside this alphabet or length could inject text into the logs,
 # so it is replaced.
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+RESPONSE_HEADERS = "response_headers"
+"""The scope state key of the headers that every response to the request gets.
+
+The request id is the first; the layers below may add theirs (the rate
+limiter does), and the request context adds them all when the response
+starts, so no other layer has to wrap `send` for it.
+"""
 
 SERVER_SEND = "server_send"
 """The scope state key of a WebSocket's unwrapped ASGI `send`."""
@@ -67,14 +78,18 @@ def _route_template(scope: Scope) -> str:
     return template or UNMATCHED_ROUTE
 
 
-def _assign_request_id(scope: Scope) -> tuple[str, dict[str, Any]]:
-    """Store the request's id in its state, and return the id and the state."""
+def _assign_request_id(scope: Scope) -> tuple[str, dict[str, Any], Headers]:
+    """Store the request's id in its state, and return the id, the state and
+    the list of headers every response to the request gets."""
     request_id = _request_id(scope)
     state: dict[str, Any] | None = scope.get("state")
     if state is None:
         state = scope["state"] = {}
     state["request_id"] = request_id
-    return request_id, state
+    headers = state[RESPONSE_HEADERS] = [
+        (REQUEST_ID_HEADER, request_id.encode("ascii"))
+    ]
+    return request_id, state, headers
 
 
 class RequestContextMiddleware:
@@ -101,9 +116,8 @@ class RequestContextMiddleware:
 
     async def _serve_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request_id, state = _assign_request_id(scope)
+        request_id, state, added_headers = _assign_request_id(scope)
         context_token = request_id_var.set(request_id)
-        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 0
 
         async def send_with_request_id(message: Message) -> None:
@@ -112,7 +126,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 # A new list, so a response object reused across requests
                 # never accumulates headers.
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = [*message.get("headers", ()), *added_headers]
             await send(message)
 
         try:
@@ -137,13 +151,12 @@ class RequestContextMiddleware:
         self, scope: Scope, receive: Receive, send: Send
     ) -> None:
         started = time.perf_counter()
-        request_id, state = _assign_request_id(scope)
+        request_id, state, added_headers = _assign_request_id(scope)
         # The event stream sends its messages through the server's own send:
         # the layers below change only the handshake, and each wrapper costs
         # a coroutine per message.
         state[SERVER_SEND] = send
         context_token = request_id_var.set(request_id)
-        id_header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 0
 
         async def send_with_request_id(message: Message) -> None:
@@ -151,10 +164,10 @@ class RequestContextMiddleware:
             message_type = message["type"]
             if message_type == "websocket.accept":
                 status = 101
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = [*message.get("headers", ()), *added_headers]
             elif message_type == "websocket.http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = [*message.get("headers", ()), *added_headers]
             elif message_type == "websocket.close" and status == 0:
                 # A close before the accept makes the server respond with 403.
                 status = 403

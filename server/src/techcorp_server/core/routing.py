@@ -13,15 +13,16 @@ scope's state directly, which is cheaper than through `request.state`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ExceptionHandler, Receive, Scope, Send
 
 from . import idempotency
 from .errors import NotFoundError
@@ -170,12 +171,79 @@ class _MethodDispatch:
         self.methods = methods
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(scope, receive, send)
+        await response(scope, receive, send)
+
+    async def respond(self, scope: Scope, receive: Receive, send: Send) -> Response:
+        """Run the operation of the request's method and return its response."""
         raw_path: bytes = scope.get("raw_path") or b""
         if b"%2" in raw_path and b"%2f" in raw_path.lower():
             # The route matched the decoded path, where an encoded slash in an
             # id became a separator, so the request named another resource.
             requested_path = raw_path.decode("latin-1")
             raise NotFoundError(f"No route matches {scope['method']} {requested_path}.")
-        request = Request(scope, receive, send)
-        response = await self.methods[scope["method"]](request)
+        return await self.methods[scope["method"]](Request(scope, receive, send))
+
+
+class FixedPathRoutes:
+    """Serves the operations of paths without parameters from a table.
+
+    Starlette's router tries each route's regular expression in turn, and its
+    two exception layers each wrap `send` in a closure. For a path such as
+    `/v2/products` one dictionary lookup replaces all of that, and exceptions
+    are turned into responses here with the same handlers. Every other
+    request (a path with parameters, a method the path lacks, a WebSocket)
+    goes to the Starlette app unchanged.
+    """
+
+    def __init__(
+        self, app: Starlette, handlers: Mapping[Any, ExceptionHandler]
+    ) -> None:
+        self.app = app
+        self._handlers = handlers
+        self._routes: dict[str, tuple[Route, _MethodDispatch]] = {}
+        for route in app.router.routes:
+            if (
+                isinstance(route, Route)
+                and not route.param_convertors
+                and isinstance(route.app, _MethodDispatch)
+            ):
+                self._routes[route.path] = (route, route.app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        entry = self._routes.get(scope["path"]) if scope["type"] == "http" else None
+        if (
+            entry is None
+            or scope["method"] not in entry[1].methods
+            or scope.get("root_path")
+        ):
+            await self.app(scope, receive, send)
+            return
+        route, dispatch = entry
+
+        # What Starlette's application and router would have set.
+        scope["app"] = self.app
+        scope["router"] = self.app.router
+        scope["route"] = route
+        scope["endpoint"] = route.endpoint
+        scope["path_params"] = {}
+        unhandled: Exception | None = None
+        try:
+            response = await dispatch.respond(scope, receive, send)
+        except Exception as exc:
+            handler = self._handler_for(exc)
+            response = await handler(Request(scope, receive, send), exc)
+            if handler is self._handlers[Exception]:
+                # Starlette sends the 500 and raises again, so that the
+                # request context logs the exception with its traceback.
+                unhandled = exc
         await response(scope, receive, send)
+        if unhandled is not None:
+            raise unhandled
+
+    def _handler_for(self, exc: Exception) -> Any:
+        for cls in type(exc).__mro__:
+            handler = self._handlers.get(cls)
+            if handler is not None:
+                return handler
+        return self._handlers[Exception]

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ..auth.principal import principal_of, require_admin
 from ..core.errors import BadRequestError
-from ..core.http import JSON_MEDIA_TYPE, json_response, read_model
+from ..core.http import EncodedResponse, json_response, read_model
 from ..core.money import MAX_PRICE, to_cents
 from ..core.pagination import (
     MAX_CACHED_QUERY_BYTES,
@@ -31,6 +31,8 @@ from .schemas import (
 from .service import ProductCatalog
 
 router = OperationRouter("/v2/products", "Products")
+
+JSON_CONTENT_TYPE = b"application/json"
 
 LIST_FILTERS = ("category", "min_price", "max_price")
 """Query parameters of the list that its `Link` header carries along."""
@@ -124,7 +126,14 @@ async def list_products(request: Request) -> Response:
 
     # The body may come from the cache, but the links depend on this URL.
     link = request_link_header(request, query.page, page.total, keep=LIST_FILTERS)
-    return Response(page.body, media_type=JSON_MEDIA_TYPE, headers={"Link": link})
+    return EncodedResponse(
+        page.body,
+        [
+            (b"link", link.encode("latin-1")),
+            (b"content-length", b"%d" % len(page.body)),
+            (b"content-type", JSON_CONTENT_TYPE),
+        ],
+    )
 
 
 @router.get(

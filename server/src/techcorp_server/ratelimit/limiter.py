@@ -11,15 +11,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..settings import Settings
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The outcome of one hit, with what the rate-limit headers report."""
+class Decision(NamedTuple):
+    """The outcome of one hit, with what the rate-limit headers report.
+
+    A named tuple, because one is made for every request and builds several
+    times faster than a frozen dataclass.
+    """
 
     allowed: bool
     limit: int

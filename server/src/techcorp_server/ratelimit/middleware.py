@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.errors import RateLimitedError, ServiceUnavailableError
 from ..core.handlers import error_response, request_id_of
+from ..core.request_context import RESPONSE_HEADERS
 from .client_ip import ClientIPResolver, IPNetwork
 from .limiter import Decision, RateLimiter
 
@@ -61,7 +62,11 @@ def _is_limited(path: str) -> bool:
 
 
 class RateLimitMiddleware:
-    """Count each `/v2` request against its client and add the headers."""
+    """Count each `/v2` request against its client and add the headers.
+
+    It runs inside `RequestContextMiddleware`, which adds the headers to the
+    response.
+    """
 
     def __init__(
         self,
@@ -82,9 +87,7 @@ class RateLimitMiddleware:
             return
 
         client_ip = self.resolver.resolve(scope)
-        state = scope.get("state")
-        if state is None:
-            state = scope["state"] = {}
+        state = scope["state"]
         state["client_ip"] = client_ip
 
         try:
@@ -98,36 +101,23 @@ class RateLimitMiddleware:
             )
             return
         headers = self._headers(decision)
+        # The request context adds these to the response, whichever layer
+        # answers, so every response to a counted request carries them.
+        state[RESPONSE_HEADERS].extend(headers)
         if not decision.allowed:
-            await self._reject(scope, receive, send, decision, headers)
+            await self._reject(scope, receive, send, decision)
             return
-
-        start_type = (
-            "http.response.start" if scope_type == "http" else "websocket.accept"
-        )
-
-        async def send_with_headers(message: Message) -> None:
-            message_type = message["type"]
-            if message_type == start_type or (
-                message_type == "websocket.http.response.start"
-            ):
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, send)
 
     def _headers(self, decision: Decision) -> Headers:
-        remaining = str(decision.remaining).encode()
+        remaining = b"%d" % decision.remaining
         seconds_to_reset = max(0, decision.reset_at - int(time.time()))
         return [
-            (b"x-ratelimit-limit", str(decision.limit).encode()),
+            (b"x-ratelimit-limit", b"%d" % decision.limit),
             (b"x-ratelimit-remaining", remaining),
-            (b"x-ratelimit-reset", str(decision.reset_at).encode()),
+            (b"x-ratelimit-reset", b"%d" % decision.reset_at),
             (b"ratelimit-policy", self.policy),
-            (
-                b"ratelimit",
-                b'"default";r=' + remaining + b";t=%d" % seconds_to_reset,
-            ),
+            (b"ratelimit", b'"default";r=%b;t=%d' % (remaining, seconds_to_reset)),
         ]
 
     async def _reject(
@@ -136,7 +126,6 @@ class RateLimitMiddleware:
         receive: Receive,
         send: Send,
         decision: Decision,
-        headers: Headers,
     ) -> None:
         error = RateLimitedError(
             f"Too many requests: the limit is {decision.limit} per "
@@ -144,9 +133,9 @@ class RateLimitMiddleware:
             f"after {decision.retry_after} seconds.",
             headers={"Retry-After": str(decision.retry_after)},
         )
-        response = error_response(error, request_id_of(scope))
-        response.raw_headers.extend(headers)
-        await self._respond(scope, receive, send, response)
+        await self._respond(
+            scope, receive, send, error_response(error, request_id_of(scope))
+        )
 
     async def _respond(
         self, scope: Scope, receive: Receive, send: Send, response: Response
