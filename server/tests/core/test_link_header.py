@@ -54,3 +54,23 @@ async def test_long_query_skips_caches(inprocess_client: httpx.AsyncClient) -> N
 
     assert cached_list_query.cache_info().currsize == queries_before
     assert _cached_link_header.cache_info().currsize == links_before
+
+
+async def test_long_hosts_share_one_cache_entry(
+    inprocess_client: httpx.AsyncClient,
+) -> None:
+    # Granian accepts Host headers of hundreds of kilobytes (one of 400 KB
+    # was served in a trial). In the cache keys, a few thousand would fill memory.
+    api = inprocess_client
+    admin_token = await client_token(api)
+    await api.get("/v2/products?limit=3", headers=bearer(admin_token))
+    links_before = _cached_link_header.cache_info().currsize
+    for number in range(5):
+        host = f"{number}-" + "a" * 5000
+        response = await api.get(
+            "/v2/products?limit=3", headers={**bearer(admin_token), "Host": host}
+        )
+        assert response.status_code == 200
+        assert response.headers["link"].startswith("</v2/products?page=1&limit=3>")
+
+    assert _cached_link_header.cache_info().currsize <= links_before + 1

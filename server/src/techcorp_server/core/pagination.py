@@ -66,6 +66,10 @@ _PLAIN_HOST = re.compile(
     r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?"
 )
 
+MAX_PLAIN_HOST_LENGTH = 259
+"""The longest Host header that `_PLAIN_HOST` matches: a 253-character name
+and a port."""
+
 MAX_CACHED_QUERY_BYTES = 1024
 """Longer query strings are handled without the per-URL caches, which would
 otherwise let a few thousand long URLs fill memory."""
@@ -83,6 +87,10 @@ def request_link_header(
     """
     scope = request.scope
     host = header_value(scope, b"host") or ""
+    if len(host) > MAX_PLAIN_HOST_LENGTH:
+        # Such a host gives relative links anyway. Left out of the cache key,
+        # a few thousand long Host headers cannot fill memory.
+        host = ""
     query: bytes = scope["query_string"]
     arguments = (scope["scheme"], host, scope["path"], query, keep, page, total)
     if len(query) > MAX_CACHED_QUERY_BYTES:
