@@ -68,7 +68,8 @@ class RequestMetrics(Collector):
     lock, and together cost about 1.4 µs a request. These counts are only
     changed and read on the event loop's thread, so they need no lock, and
     recording a request costs a third of that. The series they report are the
-    ones a `Counter` and a `Histogram` of the same names would.
+    ones a `Counter` and a `Histogram` of the same names would, except the
+    `_created` timestamps, which a collector's metric families cannot carry.
     """
 
     def __init__(self, buckets: Sequence[float] = DURATION_BUCKETS_SECONDS) -> None:
