@@ -71,7 +71,7 @@ def test_bare_app_serves_sample_page(bare_url: str) -> None:
     assert response.json()["total"] == DEFAULT_TOTAL
 
 
-def test_bare_app_answers_post_after_reading_body(bare_url: str) -> None:
+def test_bare_app_reads_post_body(bare_url: str) -> None:
     body = b'{"client_id": "' + b"c" * 100_000 + b'"}'
 
     response = httpx.post(bare_url + "/v2/auth/token", content=body)

@@ -29,7 +29,7 @@ def _app(limit: int = 3, window_seconds: int = 60) -> ASGIApp:
 
 def assert_rate_headers(response: httpx.Response, limit: int, remaining: int) -> None:
     for name in RATE_HEADERS:
-        # Exactly once, whichever layer answered.
+        # Exactly once, whichever layer sent the response.
         sent = response.headers.get_list(name)
         assert len(sent) == 1, (
             f"{name} sent {len(sent)} times on {response.status_code}"

@@ -317,7 +317,7 @@ class AuthService(ChangeListener):
         *,
         keep_none: bool = False,
     ) -> CachedT | None:
-        """Read a value that `cache` lacks or holds expired, and remember it.
+        """Read a value that is missing or expired in `cache`, and remember it.
 
         A read that began before an invalidation is not remembered, or the
         old value would outlive the change.

@@ -35,9 +35,9 @@ _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 RESPONSE_HEADERS = "response_headers"
 """The scope state key of the headers that every response to the request gets.
 
-The request id is the first; the layers below may add theirs (the rate
-limiter does), and the request context adds them all when the response
-starts, so no other layer has to wrap `send` for it.
+The request id is the first. The layers below may add theirs, as the rate
+limiter does. The request context adds them all when the response starts,
+so no other layer has to wrap `send` for it.
 """
 
 SERVER_SEND = "server_send"

@@ -102,7 +102,7 @@ class RateLimitMiddleware:
             return
         headers = self._headers(decision)
         # The request context adds these to the response, whichever layer
-        # answers, so every response to a counted request carries them.
+        # sends it, so every response to a counted request carries them.
         state[RESPONSE_HEADERS].extend(headers)
         if not decision.allowed:
             await self._reject(scope, receive, send, decision)
