@@ -1,7 +1,7 @@
 """Operations on fixed paths, served from a table in front of Starlette's router.
 
 Each request here goes once through the table and once through Starlette
-alone, and both answers must match byte for byte.
+alone, and both responses must match byte for byte.
 """
 
 from __future__ import annotations
@@ -115,12 +115,12 @@ async def test_same_response_as_starlette(method: str, path: str) -> None:
     with_table, without_table, _ = _stacks()
     headers = {"X-Request-Id": "req-compare-1"}
     async with client_for(with_table) as fast, client_for(without_table) as plain:
-        answered = await fast.request(method, path, headers=headers)
+        response = await fast.request(method, path, headers=headers)
         expected = await plain.request(method, path, headers=headers)
 
-    assert _comparable(answered) == _comparable(expected)
-    assert answered.headers.get_list("x-ratelimit-limit") == ["1000000000"]
-    assert answered.headers.get_list("x-request-id") == ["req-compare-1"]
+    assert _comparable(response) == _comparable(expected)
+    assert response.headers.get_list("x-ratelimit-limit") == ["1000000000"]
+    assert response.headers.get_list("x-request-id") == ["req-compare-1"]
 
 
 def test_table_contains_fixed_paths_only() -> None:

@@ -26,7 +26,7 @@ REQUESTS = [
 
 def _sample_lines(registry: CollectorRegistry) -> list[str]:
     # prometheus_client's own metrics also write `_created` timestamps, which
-    # differ by construction; every other line must match.
+    # differ by construction. Every other line must match.
     text = generate_latest(registry).decode()
     return sorted(
         line
@@ -57,9 +57,9 @@ def test_series_match_prometheus_client() -> None:
 
     for (method, route, status), duration in zip(REQUESTS, DURATIONS, strict=False):
         metrics.observe(method, route, status, duration)
-        shown = method if method != "BREW" else "OTHER"
-        counter.labels(shown, route, str(status)).inc()
-        histogram.labels(shown, route).observe(duration)
+        method_label = method if method != "BREW" else "OTHER"
+        counter.labels(method_label, route, str(status)).inc()
+        histogram.labels(method_label, route).observe(duration)
     for duration in DURATIONS:
         metrics.observe("GET", "/v2/users", 200, duration)
         counter.labels("GET", "/v2/users", "200").inc()

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from ..core.db import isoformat
 from ..core.errors import BadRequestError, ForbiddenError, UnsupportedMediaTypeError
 from ..core.http import (
-    EncodedResponse,
+    EncodedJSONResponse,
     header_value,
     json_response,
     media_type_of,
@@ -41,7 +41,10 @@ clients_router = OperationRouter("/v2/clients", "API clients")
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELD_LENGTH = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-NO_STORE_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+NO_STORE_HEADERS = tuple(
+    (name.lower().encode("ascii"), value.encode("ascii"))
+    for name, value in NO_STORE.items()
+)
 TOKEN_FIELDS = (
     "grant_type",
     "client_id",
@@ -83,15 +86,7 @@ async def create_token(request: Request) -> Response:
     grant = await _issue(
         _auth(request), fields, basic, form=media_type == FORM_MEDIA_TYPE
     )
-    body = orjson.dumps(grant)
-    return EncodedResponse(
-        body,
-        [
-            *NO_STORE_HEADERS,
-            (b"content-length", b"%d" % len(body)),
-            (b"content-type", b"application/json"),
-        ],
-    )
+    return EncodedJSONResponse(orjson.dumps(grant), NO_STORE_HEADERS)
 
 
 async def _token_request_fields(

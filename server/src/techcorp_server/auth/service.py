@@ -77,6 +77,16 @@ def _bearer_token(header: str | None) -> str:
     return token
 
 
+def _fresh_entry(
+    cache: dict[str, tuple[float, Any]], key: str
+) -> tuple[float, Any] | None:
+    """Return the cached `(valid_until, value)` of `key` unless it has expired."""
+    entry = cache.get(key)
+    if entry is not None and entry[0] > time.monotonic():
+        return entry
+    return None
+
+
 def invalid_client(*, basic: bool) -> UnauthorizedError:
     # One message for an unknown client and a wrong secret, so a caller
     # cannot learn which client ids exist.
@@ -272,8 +282,8 @@ class AuthService(ChangeListener):
 
     async def _role_of(self, user_id: str) -> Role | None:
         # Checked before anything is built: most calls end here.
-        cached = self._roles.get(user_id)
-        if cached is not None and cached[0] > time.monotonic():
+        cached = _fresh_entry(self._roles, user_id)
+        if cached is not None:
             role: Role | None = cached[1]
             return role
 
@@ -291,8 +301,8 @@ class AuthService(ChangeListener):
         )
 
     async def _client_record(self, client_id: str) -> _ClientRecord | None:
-        cached = self._clients.get(client_id)
-        if cached is not None and cached[0] > time.monotonic():
+        cached = _fresh_entry(self._clients, client_id)
+        if cached is not None:
             record: _ClientRecord | None = cached[1]
             return record
 

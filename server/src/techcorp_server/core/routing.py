@@ -186,7 +186,7 @@ class _MethodDispatch:
 
 
 class FixedPathRoutes:
-    """Serves the operations of paths without parameters from a table.
+    """A table of the operations on paths without parameters, in front of Starlette.
 
     Starlette's router tries each route's regular expression in turn, and its
     two exception layers each wrap `send` in a closure. For a path such as

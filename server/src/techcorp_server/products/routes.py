@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ..auth.principal import principal_of, require_admin
 from ..core.errors import BadRequestError
-from ..core.http import EncodedResponse, json_response, read_model
+from ..core.http import EncodedJSONResponse, json_response, read_model
 from ..core.money import MAX_PRICE, to_cents
 from ..core.pagination import (
     MAX_CACHED_QUERY_BYTES,
@@ -31,8 +31,6 @@ from .schemas import (
 from .service import ProductCatalog
 
 router = OperationRouter("/v2/products", "Products")
-
-JSON_CONTENT_TYPE = b"application/json"
 
 LIST_FILTERS = ("category", "min_price", "max_price")
 """Query parameters of the list that its `Link` header carries along."""
@@ -126,14 +124,7 @@ async def list_products(request: Request) -> Response:
 
     # The body may come from the cache, but the links depend on this URL.
     link = request_link_header(request, query.page, page.total, keep=LIST_FILTERS)
-    return EncodedResponse(
-        page.body,
-        [
-            (b"link", link.encode("latin-1")),
-            (b"content-length", b"%d" % len(page.body)),
-            (b"content-type", JSON_CONTENT_TYPE),
-        ],
-    )
+    return EncodedJSONResponse(page.body, [(b"link", link.encode("latin-1"))])
 
 
 @router.get(
